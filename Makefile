@@ -1,0 +1,44 @@
+# Every target sets up its own virtualenv first: a fresh clone needs only Python 3.10+.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help install test lint fmt type check demo bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e . --group dev
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv with the package and its dev tools
+
+test: $(STAMP)  ## run the whole test suite against real redis-servers
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff check and format check
+	$(BIN)/ruff check redislog tests bench
+	$(BIN)/ruff format --check redislog tests bench
+
+fmt: $(STAMP)  ## format the code
+	$(BIN)/ruff format redislog tests bench
+	$(BIN)/ruff check --fix redislog tests bench
+
+type: $(STAMP)  ## mypy, strict on the package
+	$(BIN)/mypy
+
+check: lint type test  ## everything
+
+demo: $(STAMP)  ## log a few records into the embedded Redis and view them
+	$(BIN)/python examples/demo.py
+
+bench: $(STAMP)  ## write-path benchmark against a private redis-server
+	$(BIN)/python bench/handler.py
+
+clean:  ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from redislog.cli import main
+
+main()

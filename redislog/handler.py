@@ -1,0 +1,170 @@
+"""RedisHandler: a logging.Handler that never waits for Redis."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from redislog import connection, keys, serialize
+from redislog.record import Producer, build
+from redislog.writer import Writer
+
+MAXLEN = 100_000
+BUFFER_RECORDS = 100_000
+BUFFER_BYTES = 64 * 1024 * 1024
+FLUSH_TIMEOUT = 5.0
+
+
+def default_key() -> str:
+    """``REDISLOG_KEY``, else ``logs:<program name>``."""
+    explicit = os.environ.get("REDISLOG_KEY")
+    if explicit:
+        return explicit
+    program = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else ""
+    return f"logs:{program or 'python'}"
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, not {value!r}") from None
+
+
+class RedisHandler(logging.Handler):
+    """Ship each record as one JSON object to the head of a capped Redis list.
+
+    ``emit`` only builds the record and buffers it; a background thread sends
+    batches.  Redis being down, slow or frozen never blocks or raises in the
+    caller.
+
+    Args:
+        key: the Redis list (``REDISLOG_KEY``, else ``logs:<program>``).
+        url: Redis URL (``REDISLOG_URL``, else ``REDIS_URL``, else the
+            embedded server).
+        maxlen: cap of the list in records (``REDISLOG_MAXLEN``).
+        fields: static fields added to every record (``service``, ``env``).
+        level: the handler's level.
+        buffer_records: most records held while Redis is unreachable; beyond
+            it the oldest are dropped, counted and reported.
+        buffer_bytes: the same bound in bytes.
+        max_record_bytes: records larger than this are shortened.
+        flush_timeout: seconds ``flush()`` and ``close()`` wait at most.
+        socket_timeout: seconds one Redis call may take.
+        connect_timeout: seconds one connection attempt may take.
+        client: a ready Redis client, instead of *url*.
+    """
+
+    def __init__(
+        self,
+        key: str | None = None,
+        url: str | None = None,
+        maxlen: int | None = None,
+        fields: dict[str, Any] | None = None,
+        level: int | str = logging.NOTSET,
+        *,
+        buffer_records: int = BUFFER_RECORDS,
+        buffer_bytes: int = BUFFER_BYTES,
+        max_record_bytes: int = serialize.MAX_RECORD_BYTES,
+        flush_timeout: float = FLUSH_TIMEOUT,
+        socket_timeout: float = connection.SOCKET_TIMEOUT,
+        connect_timeout: float = connection.CONNECT_TIMEOUT,
+        client: redis.Redis | None = None,
+    ) -> None:
+        super().__init__(level)
+        self.key = keys.check(key or default_key())
+        self.maxlen = maxlen if maxlen is not None else _env_int("REDISLOG_MAXLEN", MAXLEN)
+        _positive("maxlen", self.maxlen)
+        _positive("buffer_records", buffer_records)
+        _positive("buffer_bytes", buffer_bytes)
+        if max_record_bytes < 1024:
+            raise ValueError("max_record_bytes must be at least 1024")
+        if fields is not None and not isinstance(fields, dict):
+            raise TypeError("fields must be a dict of static record fields")
+        self.fields = dict(fields or {})
+        self.max_record_bytes = max_record_bytes
+        self.flush_timeout = flush_timeout
+        self.target = connection.resolve(url)
+        self._client = client
+        self._socket_timeout = socket_timeout
+        self._connect_timeout = connect_timeout
+        self._producer = Producer()
+        self._writer = Writer(
+            self._connect,
+            self.key,
+            self.maxlen,
+            where=connection.redact(self.target.url),
+            capacity=buffer_records,
+            capacity_bytes=buffer_bytes,
+            producer=self._producer,
+        )
+
+    def _connect(self) -> redis.Redis:
+        if self._client is not None:
+            return self._client
+        if self.target.embedded:
+            sys.stderr.write(
+                "redislog: no REDISLOG_URL or REDIS_URL set; "
+                f"logging to the embedded server at {self.target.url}\n"
+            )
+        return connection.connect(
+            self.target,
+            socket_timeout=self._socket_timeout,
+            connect_timeout=self._connect_timeout,
+        )
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Build the record and buffer it for the writer thread."""
+        try:
+            writer = self._writer
+            if record.thread == writer.thread_id:
+                # Logged by redis-py (or anything else) inside the writer
+                # itself: shipping it would feed the writer its own output.
+                return
+            entry = build(record, self._producer.next_id(), self.fields)
+            writer.submit(serialize.dumps(entry, self.max_record_bytes))
+        except RecursionError:  # as the stdlib handlers do
+            raise
+        except Exception:  # noqa: BLE001 - a logging call must never raise
+            self.handleError(record)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until buffered records are delivered, at most *timeout* seconds."""
+        self._writer.flush(self.flush_timeout if timeout is None else timeout)
+
+    def close(self) -> None:
+        """Deliver what is buffered within ``flush_timeout``, then stop."""
+        try:
+            self._writer.close(self.flush_timeout)
+        finally:
+            super().close()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counts of records: submitted, delivered, dropped, pending."""
+        writer = self._writer
+        return {
+            "submitted": writer.submitted,
+            "delivered": writer.delivered,
+            "dropped": writer.dropped,
+            "pending": writer.pending,
+        }
+
+    def __repr__(self) -> str:
+        level = logging.getLevelName(self.level)
+        where = connection.redact(self.target.url)
+        return f"<{type(self).__name__} {self.key} at {where} ({level})>"
+
+
+
+def _positive(name: str, value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, not {value!r}")

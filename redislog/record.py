@@ -1,0 +1,181 @@
+"""LogRecord -> a plain dict in the redislog record schema.
+
+One record is one JSON object.  Reserved fields:
+
+========== ===================================================================
+``ts``       epoch seconds (float) when the record was created
+``level``    level name (``INFO``)
+``levelno``  level number (``20``)
+``logger``   logger name
+``msg``      the formatted message
+``host``     host name
+``pid``      process id
+``thread``   thread name
+``task``     asyncio task name, when there is one (Python 3.12+)
+``file``     source path; ``line`` and ``func`` complete the location
+``exc``      formatted traceback, when the record carries an exception
+``exc_type`` the exception's qualified class name
+``stack``    formatted stack, when logged with ``stack_info=True``
+``id``       ``<producer>:<seq>``: unique per record; readers drop repeats
+``extra``    user fields whose names collide with reserved ones
+``truncated`` original size in bytes, when the record was shortened
+========== ===================================================================
+
+User fields (``extra=``, structlog key-values, the handler's static ``fields``)
+sit at the top level.  A user field never overwrites a reserved one: it moves
+into the ``extra`` object instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from itertools import count
+from typing import Any
+
+RESERVED = frozenset(
+    {
+        "ts",
+        "level",
+        "levelno",
+        "logger",
+        "msg",
+        "host",
+        "pid",
+        "thread",
+        "task",
+        "file",
+        "line",
+        "func",
+        "exc",
+        "exc_type",
+        "stack",
+        "id",
+        "extra",
+        "truncated",
+    }
+)
+
+# Attributes every LogRecord has; anything else on a record came from ``extra=``.
+# Derived from a live record because the set differs between Python versions.
+STANDARD_ATTRS = frozenset(
+    logging.LogRecord("", 0, "", 0, "", (), None).__dict__
+) | {"message", "asctime", "taskName"}
+
+# A record attribute holding a dict of fields, for sources (structlog) whose
+# field names may clash with LogRecord attributes such as ``name``.
+FIELDS_ATTR = "redislog_fields"
+
+HOST = socket.gethostname()
+
+_formatter = logging.Formatter()
+
+
+class Producer:
+    """Issues record ids: a random producer token plus a sequence number.
+
+    The token is renewed after ``fork()`` so parent and child never collide.
+    """
+
+    def __init__(self) -> None:
+        self.renew()
+
+    def renew(self) -> None:
+        """Start a new token and sequence (called in a forked child)."""
+        self.token = secrets.token_hex(6)
+        self.pid = os.getpid()
+        self._seq = count(1)
+
+    def next_id(self) -> str:
+        """Return the next unique record id."""
+        return f"{self.token}:{next(self._seq)}"
+
+
+def exc_type_name(exc_type: type[BaseException]) -> str:
+    """``ValueError`` for builtins, ``package.module.Error`` otherwise."""
+    module = exc_type.__module__
+    if module == "builtins":
+        return exc_type.__qualname__
+    return f"{module}.{exc_type.__qualname__}"
+
+
+def _merge(entry: dict[str, Any], key: Any, value: Any) -> None:
+    if key in RESERVED:
+        entry.setdefault("extra", {})[key] = value
+    else:
+        entry[key] = value
+
+
+def build(
+    record: logging.LogRecord, record_id: str, fields: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Turn *record* into a dict in the record schema.
+
+    Called in the logging thread, so the message is formatted before the
+    caller can mutate its arguments.
+    """
+    entry: dict[str, Any] = {
+        "ts": record.created,
+        "level": record.levelname,
+        "levelno": record.levelno,
+        "logger": record.name,
+        "msg": record.getMessage(),
+        "host": HOST,
+        "pid": record.process,
+        "thread": record.threadName,
+        "file": record.pathname,
+        "line": record.lineno,
+        "func": record.funcName,
+        "id": record_id,
+    }
+    task = getattr(record, "taskName", None)
+    if task is not None:
+        entry["task"] = task
+    if record.exc_info and record.exc_info[0] is not None:
+        # Cache like logging.Formatter does, so other handlers reuse the text.
+        if not record.exc_text:
+            record.exc_text = _formatter.formatException(record.exc_info)
+        entry["exc"] = record.exc_text
+        entry["exc_type"] = exc_type_name(record.exc_info[0])
+    elif record.exc_text:
+        entry["exc"] = record.exc_text
+    if record.stack_info:
+        entry["stack"] = record.stack_info
+    if fields:
+        for key, value in fields.items():
+            _merge(entry, key, value)
+    attrs = record.__dict__
+    for key in attrs.keys() - STANDARD_ATTRS:
+        if key == FIELDS_ATTR:
+            for name, value in attrs[key].items():
+                _merge(entry, name, value)
+        elif not key.startswith("_"):
+            _merge(entry, key, attrs[key])
+    return entry
+
+
+def marker(
+    dropped: int, since: float, reason: str, record_id: str
+) -> dict[str, Any]:
+    """A WARNING record saying *dropped* records were lost since *since*."""
+    return {
+        "ts": time.time(),
+        "level": "WARNING",
+        "levelno": logging.WARNING,
+        "logger": "redislog",
+        "msg": f"{dropped} log records dropped since {_iso(since)}: {reason}",
+        "host": HOST,
+        "pid": os.getpid(),
+        "thread": threading.current_thread().name,
+        "id": record_id,
+        "dropped": dropped,
+        "dropped_since": since,
+    }
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"

@@ -1,0 +1,90 @@
+"""Server-side Lua scripts.
+
+Each runs atomically on the server, so a batch lands whole or not at all, and a
+tail's registration and its backlog read happen at one instant.  Every key a
+script touches shares the log key's hash slot (see ``keys``).
+"""
+
+from __future__ import annotations
+
+# Records per LPUSH inside a script: Lua's unpack() is limited to a few
+# thousand values on the C stack.
+_CHUNK = 1000
+
+# KEYS: log, tails, gaps, meta
+# ARGV: maxlen, inbox cap, inbox key prefix, record...
+PUSH = f"""
+local maxlen = tonumber(ARGV[1])
+local cap = tonumber(ARGV[2])
+local n = #ARGV
+local function push(key)
+  local len = 0
+  for i = 4, n, {_CHUNK} do
+    len = redis.call('LPUSH', key, unpack(ARGV, i, math.min(i + {_CHUNK - 1}, n)))
+  end
+  return len
+end
+push(KEYS[1])
+redis.call('LTRIM', KEYS[1], 0, maxlen - 1)
+redis.call('HSET', KEYS[4], 'maxlen', maxlen)
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  return 0
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)
+for _, id in ipairs(dead) do
+  redis.call('DEL', ARGV[3] .. id)
+  redis.call('HDEL', KEYS[3], id)
+end
+if #dead > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)
+end
+local live = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+for j = 1, #live, 2 do
+  local box = ARGV[3] .. live[j]
+  local len = push(box)
+  if len > cap then
+    redis.call('LTRIM', box, 0, cap - 1)
+    redis.call('HINCRBY', KEYS[3], live[j], len - cap)
+  end
+  redis.call('PEXPIREAT', box, live[j + 1])
+end
+return #live / 2
+"""
+
+# KEYS: log, tails
+# ARGV: tail id, ttl ms, backlog count (-1 for all, 0 for none)
+# Returns the newest records, newest first.
+REGISTER = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+local n = tonumber(ARGV[3])
+if n == 0 then
+  return {}
+end
+if n < 0 then
+  return redis.call('LRANGE', KEYS[1], 0, -1)
+end
+return redis.call('LRANGE', KEYS[1], 0, n - 1)
+"""
+
+# KEYS: tails, inbox, gaps
+# ARGV: tail id, ttl ms
+# Returns -1 if the registration had expired (the tail must re-register),
+# else the number of records trimmed from the inbox since the last call.
+HEARTBEAT = """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  return -1
+end
+local t = redis.call('TIME')
+local expires = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], expires, ARGV[1])
+redis.call('PEXPIREAT', KEYS[2], expires)
+local gap = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+if gap > 0 then
+  redis.call('HDEL', KEYS[3], ARGV[1])
+end
+return gap
+"""

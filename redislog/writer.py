@@ -1,0 +1,335 @@
+"""The background writer: a bounded buffer and one thread that ships batches.
+
+``submit`` is all the logging thread does: append encoded bytes to a deque and
+wake the writer if it sleeps.  The writer thread takes everything buffered (up
+to a batch limit), sends it in one round trip through the ``PUSH`` script, and
+repeats, so batches grow by themselves under load and a lone record leaves at
+once.
+
+Failures stay inside the thread: connection errors, timeouts and retryable
+server replies are retried with jittered exponential backoff, keeping the
+batch (a timed-out batch may have landed, so a retry may store it twice; the
+record ids let readers drop the repeat).  When the buffer is full the oldest
+records are dropped and counted, and a marker record reports them once Redis
+takes writes again.  Nothing here ever logs through ``logging``: a handler that
+logs about itself can recurse.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from redislog import keys, record, scripts, serialize
+
+BATCH_RECORDS = 1000
+BATCH_BYTES = 4 * 1024 * 1024
+INBOX_CAP = 10_000
+BACKOFF_BASE = 0.05
+BACKOFF_CAP = 2.0
+
+# Server replies that clear up by themselves: memory, failover, loading.
+_RETRYABLE_REPLIES = ("OOM", "READONLY", "LOADING", "BUSY", "MASTERDOWN",
+                      "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS")  # fmt: skip
+
+_live: weakref.WeakSet[Writer] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for writer in list(_live):
+        writer._reset()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class Writer:
+    """Ships encoded records to one log key from a background thread.
+
+    Args:
+        connect: returns a Redis client; called in the writer thread.
+        key: the log key.
+        maxlen: the list's cap.
+        where: how to name the server in messages (no password).
+        capacity: most records held while Redis is unreachable.
+        capacity_bytes: most bytes held while Redis is unreachable.
+        producer: issues ids for drop markers.
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[], redis.Redis],
+        key: str,
+        maxlen: int,
+        *,
+        where: str,
+        capacity: int,
+        capacity_bytes: int,
+        producer: record.Producer,
+    ) -> None:
+        self._connect = connect
+        self.key = key
+        self.maxlen = maxlen
+        self.where = where
+        self.capacity = capacity
+        self.capacity_bytes = capacity_bytes
+        self._producer = producer
+        self._keys = [key, keys.tails(key), keys.gaps(key), keys.meta(key)]
+        self._inbox_prefix = keys.inbox(key, "")
+        self._reset()
+        _live.add(self)
+
+    def _reset(self) -> None:
+        """Fresh state; also run in a forked child, where the parent's thread,
+        locks and connections must not be touched.  The parent keeps and
+        ships the records it had buffered."""
+        self._buffer: deque[bytes] = deque()
+        # Each counter has a single writing thread, so no lock is needed:
+        # the logging side owns *_in and *_shed, the writer thread the rest.
+        self._bytes_in = 0
+        self._bytes_shed = 0
+        self._bytes_out = 0
+        self.submitted = 0
+        self.dropped = 0
+        self.delivered = 0
+        self._reported = 0
+        self._first_drop = 0.0
+        self._drop_lock = threading.RLock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._progress = threading.Condition(threading.Lock())
+        self._thread: threading.Thread | None = None
+        self.thread_id: int | None = None
+        self._stalled_at = -1
+        self._closed = False
+        self._client: redis.Redis | None = None
+        self._script: Any = None
+        self._registered = False
+        self._failing = False
+
+    # -- the logging thread's side -------------------------------------------
+
+    def submit(self, data: bytes) -> None:
+        """Buffer *data* for sending; never blocks, never raises for Redis."""
+        if self._closed:
+            self.submitted += 1
+            self._count_drops(1)
+            return
+        buffer = self._buffer
+        buffer.append(data)
+        self.submitted += 1
+        self._bytes_in += len(data)
+        if (
+            len(buffer) > self.capacity
+            or self._bytes_in - self._bytes_shed - self._bytes_out > self.capacity_bytes
+        ):
+            self._shed()
+        if not self._wake.is_set():
+            self._wake.set()
+        if self._thread is None:
+            self._start()
+
+    def _shed(self) -> None:
+        """Drop the oldest records until the buffer fits its bounds."""
+        buffer = self._buffer
+        while len(buffer) > 1 and (
+            len(buffer) > self.capacity
+            or self._bytes_in - self._bytes_shed - self._bytes_out > self.capacity_bytes
+        ):
+            try:
+                old = buffer.popleft()
+            except IndexError:  # the writer emptied it meanwhile
+                return
+            self._count_drops(1)
+            self._bytes_shed += len(old)
+
+    def _start(self) -> None:
+        thread = threading.Thread(
+            target=self._run, name=f"redislog-writer:{self.key}", daemon=True
+        )
+        self._thread = thread
+        try:
+            thread.start()
+        except RuntimeError:
+            # Interpreter shutdown: no new threads.  Count what cannot be sent.
+            self._closed = True
+            stranded = len(self._buffer)
+            self._buffer.clear()
+            self._count_drops(stranded)
+
+    @property
+    def pending(self) -> int:
+        """Records submitted but neither delivered nor dropped yet."""
+        return self.submitted - self.delivered - self.dropped
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until everything submitted so far is settled; False on timeout."""
+        target = self.submitted
+        deadline = time.monotonic() + timeout
+        with self._progress:
+            while self.delivered + self.dropped < target:
+                if self._thread is None or not self._thread.is_alive():
+                    return False
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._stalled_at = self.delivered
+                    return False
+                self._wake.set()
+                self._progress.wait(min(remaining, 0.1))
+        return True
+
+    def close(self, timeout: float) -> None:
+        """Deliver what is buffered within *timeout* seconds, then stop."""
+        if self._closed:
+            return
+        # A flush that just timed out with nothing delivered since (as when
+        # logging.shutdown() calls flush() then close()) is not waited twice.
+        stalled = self._stalled_at == self.delivered
+        flushed = self.flush(0.0 if stalled else timeout)
+        self._closed = True
+        self._stop.set()
+        self._wake.set()
+        left = self.pending
+        if not flushed and left > 0:
+            _say(
+                f"gave up on {left} unsent log records for {self.key!r} "
+                f"after {timeout:g}s ({self.where})"
+            )
+
+    # -- the writer thread ---------------------------------------------------
+
+    def _take(self) -> list[bytes]:
+        batch: list[bytes] = []
+        size = 0
+        buffer = self._buffer
+        while buffer and len(batch) < BATCH_RECORDS and size < BATCH_BYTES:
+            try:
+                data = buffer.popleft()
+            except IndexError:
+                break
+            batch.append(data)
+            size += len(data)
+        self._bytes_out += size
+        return batch
+
+    def _run(self) -> None:
+        self.thread_id = threading.get_ident()
+        batch: list[bytes] = []
+        attempt = 0
+        while True:
+            if not batch:
+                self._wake.clear()
+                batch = self._take()
+                if not batch:
+                    if self._closed:
+                        return
+                    self._wake.wait(1.0)
+                    continue
+            marker, reported = self._marker()
+            try:
+                self._send([*marker, *batch] if marker else batch)
+            except Exception as exc:  # noqa: BLE001 - the writer must survive anything
+                self._outage(exc)
+                if _retryable(exc):
+                    attempt += 1
+                    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 16))
+                    # Waits on _stop, not _wake: every new record sets _wake.
+                    if self._stop.wait(random.uniform(delay / 2, delay)):
+                        return
+                    continue
+                # Refused for good (wrong type, no permission): count the
+                # batch as dropped; a marker reports it once writes succeed.
+                self._count_drops(len(batch))
+                batch = []
+                self._notify()
+                continue
+            attempt = 0
+            self._reported = reported
+            self._failing = False
+            self.delivered += len(batch)
+            batch = []
+            self._notify()
+
+    def _count_drops(self, count: int) -> None:
+        # Both threads drop (overflow here, refusals there): guard the counter.
+        with self._drop_lock:
+            if self.dropped == self._reported:
+                self._first_drop = time.time()
+            self.dropped += count
+
+    def _notify(self) -> None:
+        with self._progress:
+            self._progress.notify_all()
+
+    def _marker(self) -> tuple[list[bytes], int]:
+        unreported = self.dropped - self._reported
+        if unreported <= 0:
+            return [], self._reported
+        entry = record.marker(
+            unreported,
+            self._first_drop,
+            "buffer full or records refused by Redis",
+            self._producer.next_id(),
+        )
+        return [serialize.dumps(entry)], self.dropped
+
+    def _send(self, batch: list[bytes]) -> None:
+        client = self._client
+        if client is None:
+            client = self._client = self._connect()
+            self._script = client.register_script(scripts.PUSH)
+            self._registered = False
+        if not self._registered:
+            client.sadd(keys.INDEX, self.key)
+            self._registered = True
+        # The newest record must end at the head: LPUSH in submission order.
+        self._script(
+            keys=self._keys,
+            args=[self.maxlen, INBOX_CAP, self._inbox_prefix, *batch],
+            client=client,
+        )
+
+    def _outage(self, exc: BaseException) -> None:
+        self._registered = False
+        if not self._failing:
+            self._failing = True
+            _say(
+                f"cannot write to {self.where}: {_describe(exc)}; "
+                f"buffering up to {self.capacity} records and retrying"
+            )
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, OSError)):
+        return True
+    if isinstance(exc, redis.ResponseError):
+        text = str(exc)
+        if "Error running script" in text or "ERR " in text[:4]:
+            text = text.split(":", 1)[-1]
+        return any(reply in text for reply in _RETRYABLE_REPLIES)
+    # Anything unexpected (the embedded server failing to start...) is retried:
+    # records are never thrown away for a fault that might pass.
+    return not isinstance(exc, redis.RedisError)
+
+
+def _describe(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _say(message: str) -> None:
+    """One line on stderr, never through logging (it would recurse)."""
+    try:
+        sys.stderr.write(f"redislog: {message}\n")
+        sys.stderr.flush()
+    except Exception:  # noqa: BLE001 - stderr may be closed at exit
+        pass

