@@ -38,7 +38,7 @@ demo: $(STAMP)  ## log a few records into the embedded Redis and view them
 	$(BIN)/python examples/demo.py
 
 bench: $(STAMP)  ## write-path benchmark against a private redis-server
-	$(BIN)/python bench/handler.py
+	$(BIN)/python -m bench
 
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

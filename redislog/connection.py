@@ -55,8 +55,7 @@ def check(url: str) -> str:
     scheme = urlsplit(url).scheme
     if scheme not in _SCHEMES:
         raise ValueError(
-            f"unsupported Redis URL {redact(url)!r}: "
-            "expected redis://, rediss:// or unix://"
+            f"unsupported Redis URL {redact(url)!r}: expected redis://, rediss:// or unix://"
         )
     return url
 

@@ -110,8 +110,7 @@ def _start(directory: Path, path: Path) -> None:
     while not _alive(path):
         if time.monotonic() > deadline:
             raise EmbeddedError(
-                f"the embedded redis-server did not answer on {path}; "
-                f"see {directory / 'redis.log'}"
+                f"the embedded redis-server did not answer on {path}; see {directory / 'redis.log'}"
             )
         time.sleep(0.02)
 

@@ -164,7 +164,6 @@ class RedisHandler(logging.Handler):
         return f"<{type(self).__name__} {self.key} at {where} ({level})>"
 
 
-
 def _positive(name: str, value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive integer, not {value!r}")

@@ -62,9 +62,11 @@ RESERVED = frozenset(
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 # Derived from a live record because the set differs between Python versions.
-STANDARD_ATTRS = frozenset(
-    logging.LogRecord("", 0, "", 0, "", (), None).__dict__
-) | {"message", "asctime", "taskName"}
+STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+}
 
 # A record attribute holding a dict of fields, for sources (structlog) whose
 # field names may clash with LogRecord attributes such as ``name``.
@@ -158,9 +160,7 @@ def build(
     return entry
 
 
-def marker(
-    dropped: int, since: float, reason: str, record_id: str
-) -> dict[str, Any]:
+def marker(dropped: int, since: float, reason: str, record_id: str) -> dict[str, Any]:
     """A WARNING record saying *dropped* records were lost since *since*."""
     return {
         "ts": time.time(),

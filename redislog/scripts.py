@@ -79,7 +79,8 @@ if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   return -1
 end
 local t = redis.call('TIME')
-local expires = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expires = now + tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], expires, ARGV[1])
 redis.call('PEXPIREAT', KEYS[2], expires)
 local gap = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')

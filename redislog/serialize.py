@@ -54,8 +54,10 @@ def _plain(value: Any, depth: int = 0) -> Any:
         return safe_repr(value)
     if isinstance(value, dict):
         return {_key(k): _plain(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, set, frozenset)):
         return [_plain(v, depth + 1) for v in value]
+    if isinstance(value, bytes):
+        return _default(value)
     try:
         orjson.dumps(value, option=_OPTIONS)
     except Exception:  # noqa: BLE001 - anything orjson refuses becomes a repr
@@ -115,7 +117,8 @@ def _shorten(entry: dict[str, Any], size: int, max_bytes: int) -> bytes:
     if len(data) <= max_bytes:
         return data
     # Pathological shapes (thousands of small fields): keep the essentials only.
-    core = {k: short[k] for k in ("ts", "level", "levelno", "logger", "id") if k in short}
+    essentials = ("ts", "level", "levelno", "logger", "id")
+    core: dict[str, Any] = {k: short[k] for k in essentials if k in short}
     core["msg"] = _cut(str(short.get("msg", "")), max_bytes // 2)
     core["truncated"] = size
     return _encode(core)

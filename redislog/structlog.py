@@ -34,18 +34,14 @@ _LOG_KWARGS = ("exc_info", "stack_info", "stacklevel")
 _DUPLICATES = ("level", "logger", "logger_name", "timestamp")
 
 
-def to_record(
-    _logger: Any, _method: str, event_dict: structlog.typing.EventDict
-) -> dict[str, Any]:
+def to_record(_logger: Any, _method: str, event_dict: structlog.typing.EventDict) -> dict[str, Any]:
     """Turn an event dict into keyword arguments for a stdlib logging call.
 
     Fields travel in one record attribute, so keys like ``name`` or
     ``module`` (LogRecord attributes, which ``extra=`` refuses) work too.
     """
     event = dict(event_dict)
-    kwargs: dict[str, Any] = {
-        name: event.pop(name) for name in _LOG_KWARGS if name in event
-    }
+    kwargs: dict[str, Any] = {name: event.pop(name) for name in _LOG_KWARGS if name in event}
     message = event.pop("event", "")
     for name in _DUPLICATES:
         event.pop(name, None)

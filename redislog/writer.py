@@ -46,6 +46,7 @@ _live: weakref.WeakSet[Writer] = weakref.WeakSet()
 
 def _after_fork_in_child() -> None:
     for writer in list(_live):
+        writer._producer.renew()
         writer._reset()
 
 
@@ -93,8 +94,9 @@ class Writer:
         locks and connections must not be touched.  The parent keeps and
         ships the records it had buffered."""
         self._buffer: deque[bytes] = deque()
-        # Each counter has a single writing thread, so no lock is needed:
-        # the logging side owns *_in and *_shed, the writer thread the rest.
+        # Byte counters need no lock: the logging side alone writes _bytes_in,
+        # the writer thread alone _bytes_out; _bytes_shed and dropped change
+        # under _drop_lock (both sides drop, on a path that is rare).
         self._bytes_in = 0
         self._bytes_shed = 0
         self._bytes_out = 0
@@ -140,6 +142,10 @@ class Writer:
 
     def _shed(self) -> None:
         """Drop the oldest records until the buffer fits its bounds."""
+        with self._drop_lock:
+            self._shed_locked()
+
+    def _shed_locked(self) -> None:
         buffer = self._buffer
         while len(buffer) > 1 and (
             len(buffer) > self.capacity
@@ -153,9 +159,7 @@ class Writer:
             self._bytes_shed += len(old)
 
     def _start(self) -> None:
-        thread = threading.Thread(
-            target=self._run, name=f"redislog-writer:{self.key}", daemon=True
-        )
+        thread = threading.Thread(target=self._run, name=f"redislog-writer:{self.key}", daemon=True)
         self._thread = thread
         try:
             thread.start()
@@ -240,6 +244,12 @@ class Writer:
             except Exception as exc:  # noqa: BLE001 - the writer must survive anything
                 self._outage(exc)
                 if _retryable(exc):
+                    # Back to the front of the buffer: the overflow policy
+                    # (keep the newest) then covers these records too.
+                    self._buffer.extendleft(reversed(batch))
+                    self._bytes_out -= sum(map(len, batch))
+                    self._shed()
+                    batch = []
                     attempt += 1
                     delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 16))
                     # Waits on _stop, not _wake: every new record sets _wake.
@@ -322,7 +332,7 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def _describe(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    text = " ".join(str(exc).split()).rstrip(".")
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

@@ -74,4 +74,5 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
 def pytest_report_header() -> str:
     from tests.servers import binary
 
-    return f"redis-server: {binary()} (REDISLOG_TEST_SERVER={os.environ.get('REDISLOG_TEST_SERVER', 'auto')})"
+    choice = os.environ.get("REDISLOG_TEST_SERVER", "auto")
+    return f"redis-server: {binary()} (REDISLOG_TEST_SERVER={choice})"

@@ -1,0 +1,469 @@
+"""RedisHandler against real redis-servers."""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import redis
+
+from redislog import RedisHandler, keys, scripts
+from tests.servers import Server
+
+
+def stored(client: redis.Redis, key: str) -> list[dict[str, Any]]:
+    """Every record in *key*, oldest first."""
+    return [orjson.loads(raw) for raw in reversed(client.lrange(key, 0, -1))]
+
+
+def attach(handler: logging.Handler, name: str) -> logging.Logger:
+    logger = logging.getLogger(name)
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    return logger
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.005)
+
+
+def run_script(source: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run *source* in a fresh interpreter (no pytest warning filters, real exit)."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(source), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+    )
+
+
+def test_dictconfig_threads_deliver_everything_once_in_order(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """100k records from 4 threads, configured by dictConfig, all arrive once, in order."""
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "handlers": {
+                "redis": {
+                    "class": "redislog.RedisHandler",
+                    "url": redis_url,
+                    "key": key,
+                    "maxlen": 200_000,
+                    "fields": {"service": "billing", "env": "test"},
+                }
+            },
+            "loggers": {"billing": {"level": "INFO", "handlers": ["redis"], "propagate": False}},
+        }
+    )
+    logger = logging.getLogger("billing")
+    per_thread = 25_000
+
+    def work(n: int) -> None:
+        for i in range(per_thread):
+            logger.info("charged %s", i, extra={"order_id": i, "amount": 12.5, "worker": n})
+
+    threads = [threading.Thread(target=work, args=(n,), name=f"w{n}") for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    handler = logger.handlers[0]
+    assert isinstance(handler, RedisHandler)
+    handler.flush(30)
+    records = stored(client, key)
+    assert len(records) == 4 * per_thread
+    assert len({r["id"] for r in records}) == len(records)
+    by_worker: dict[int, list[int]] = {}
+    for r in records:
+        by_worker.setdefault(r["worker"], []).append(r["order_id"])
+        assert r["service"] == "billing"
+        assert r["env"] == "test"
+        assert r["amount"] == 12.5
+        assert r["logger"] == "billing"
+        assert r["msg"] == f"charged {r['order_id']}"
+        assert r["thread"] == f"w{r['worker']}"
+    assert by_worker == {n: list(range(per_thread)) for n in range(4)}
+    assert handler.stats == {
+        "submitted": 100_000,
+        "delivered": 100_000,
+        "dropped": 0,
+        "pending": 0,
+    }
+    assert client.sismember(keys.INDEX, key)
+    assert client.hget(keys.meta(key), "maxlen") == b"200000"
+
+
+def test_exception_record(redis_url: str, client: redis.Redis, key: str) -> None:
+    handler = RedisHandler(url=redis_url, key=key)
+    logger = attach(handler, "app.exc")
+    try:
+        {}["missing"]
+    except KeyError:
+        logger.exception("lookup failed", extra={"user": "ann"})
+    handler.close()
+    (r,) = stored(client, key)
+    assert r["level"] == "ERROR"
+    assert r["msg"] == "lookup failed"
+    assert r["exc_type"] == "KeyError"
+    assert "Traceback (most recent call last)" in r["exc"]
+    assert r["exc"].endswith("KeyError: 'missing'")
+    assert r["user"] == "ann"
+
+
+def test_list_is_capped(redis_url: str, client: redis.Redis, key: str) -> None:
+    """The list holds exactly the newest maxlen records."""
+    handler = RedisHandler(url=redis_url, key=key, maxlen=100)
+    logger = attach(handler, "app.cap")
+    for i in range(10_000):
+        logger.info("n", extra={"i": i})
+    handler.close()
+    assert [r["i"] for r in stored(client, key)] == list(range(9_900, 10_000))
+
+
+def test_lone_record_arrives_without_flush(redis_url: str, client: redis.Redis, key: str) -> None:
+    """A record at a quiet moment is sent at once, not when a batch fills."""
+    handler = RedisHandler(url=redis_url, key=key)
+    logger = attach(handler, "app.quiet")
+    logger.warning("alone")
+    wait_for(lambda: client.llen(key) == 1)
+    handler.close()
+
+
+def test_redis_down_at_start_then_up(
+    server_factory: Callable[..., Server], key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Records logged while Redis is down arrive once it starts, with one stderr line."""
+    server = server_factory(start=False)
+    handler = RedisHandler(url=server.url, key=key)
+    logger = attach(handler, "app.down")
+    durations = []
+    for i in range(10_000):
+        start = time.perf_counter()
+        logger.info("offline %d", i, extra={"i": i})
+        durations.append(time.perf_counter() - start)
+    time.sleep(0.3)  # let the writer fail a few times
+    server.start()
+    handler.flush(15)
+    records = stored(server.client(), key)
+    assert [r["i"] for r in records] == list(range(10_000))
+    handler.close()
+    err = capsys.readouterr().err
+    assert err.count("redislog:") == 1, err
+    assert "cannot write to redis://127.0.0.1" in err
+    durations.sort()
+    print(f"p99 {durations[9_899] * 1e6:.1f} us, max {durations[-1] * 1e6:.1f} us")
+
+
+def test_restart_mid_stream_loses_nothing(server_factory: Callable[..., Server], key: str) -> None:
+    """Redis killed and restarted (AOF always): every record is stored at least once."""
+    server = server_factory("--appendonly", "yes", "--appendfsync", "always")
+    handler = RedisHandler(url=server.url, key=key, socket_timeout=0.5, connect_timeout=0.2)
+    logger = attach(handler, "app.restart")
+    stop = threading.Event()
+    sent = []
+
+    def produce() -> None:
+        i = 0
+        while not stop.is_set() or i < 3_000:
+            logger.info("steady", extra={"i": i})
+            sent.append(i)
+            i += 1
+            time.sleep(0.0002)
+
+    thread = threading.Thread(target=produce)
+    thread.start()
+    time.sleep(0.3)
+    server.restart()
+    time.sleep(0.3)
+    stop.set()
+    thread.join()
+    handler.flush(15)
+    records = stored(server.client(), key)
+    counts = Counter(r["i"] for r in records)
+    assert set(counts) == set(sent)
+    assert all(n <= 2 for n in counts.values())
+    handler.close()
+
+
+def test_overflow_keeps_newest_and_writes_a_drop_marker(
+    server_factory: Callable[..., Server], key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = server_factory(start=False)
+    handler = RedisHandler(url=server.url, key=key, buffer_records=100)
+    logger = attach(handler, "app.full")
+    for i in range(1_000):
+        logger.info("burst", extra={"i": i})
+    server.start()
+    handler.flush(15)
+    records = stored(server.client(), key)
+    marker, *rest = records
+    assert marker["logger"] == "redislog"
+    assert marker["level"] == "WARNING"
+    assert marker["levelno"] == 30
+    assert marker["dropped"] == 900
+    assert "900 log records dropped" in marker["msg"]
+    assert [r["i"] for r in rest] == list(range(900, 1_000))
+    assert handler.stats["dropped"] == 900
+    handler.close()
+    assert capsys.readouterr().err.count("redislog:") == 1
+
+
+def test_overflow_by_bytes(server_factory: Callable[..., Server], key: str) -> None:
+    server = server_factory(start=False)
+    handler = RedisHandler(url=server.url, key=key, buffer_bytes=64 * 1024)
+    logger = attach(handler, "app.bytes")
+    for i in range(200):
+        logger.info("x" * 2000, extra={"i": i})
+    server.start()
+    handler.flush(15)
+    marker, *rest = stored(server.client(), key)
+    assert marker["dropped"] == 200 - len(rest)
+    assert 20 < len(rest) < 40
+    assert [r["i"] for r in rest] == list(range(200 - len(rest), 200))
+    handler.close()
+
+
+def test_wrong_type_key_is_reported_not_retried_forever(
+    redis_url: str, client: redis.Redis, key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client.set(key, "not a list")
+    handler = RedisHandler(url=redis_url, key=key)
+    logger = attach(handler, "app.wrongtype")
+    for i in range(10):
+        logger.info("lost", extra={"i": i})
+    handler.flush(5)
+    assert handler.stats["dropped"] == 10
+    assert handler.stats["pending"] == 0
+    handler.close()
+    err = capsys.readouterr().err
+    assert err.count("redislog:") == 1
+    assert "WRONGTYPE" in err
+
+
+def test_exit_with_frozen_redis_is_bounded(
+    shared_server: Server, server_factory: Callable[..., Server], key: str
+) -> None:
+    """A process whose Redis is frozen exits within its flush deadline."""
+    server = server_factory()
+    server.freeze()
+    try:
+        start = time.monotonic()
+        result = run_script(
+            """
+            import logging, sys
+            from redislog import RedisHandler
+            handler = RedisHandler(url=sys.argv[1], key=sys.argv[2], flush_timeout=3)
+            logging.getLogger().addHandler(handler)
+            for i in range(100):
+                logging.getLogger().warning("frozen %d", i)
+            """,
+            server.url,
+            key,
+        )
+        elapsed = time.monotonic() - start
+    finally:
+        server.thaw()
+    assert result.returncode == 0, result.stderr
+    assert elapsed < 10
+    assert "gave up on 100 unsent log records" in result.stderr
+    assert result.stderr.count("redislog:") == 2, result.stderr
+
+
+def test_close_twice_and_emit_after_close(redis_url: str, key: str) -> None:
+    handler = RedisHandler(url=redis_url, key=key)
+    logger = attach(handler, "app.closed")
+    logger.info("one")
+    handler.close()
+    handler.close()
+    logger.info("after close")
+    assert handler.stats["delivered"] == 1
+    assert handler.stats["dropped"] == 1
+
+
+def test_unused_handler_starts_no_thread(redis_url: str, key: str) -> None:
+    before = threading.active_count()
+    handler = RedisHandler(url=redis_url, key=key)
+    assert threading.active_count() == before
+    handler.close()
+
+
+def test_fork_child_records_arrive(redis_url: str, client: redis.Redis, key: str) -> None:
+    """A forked child gets its own writer; parent and child records all arrive once."""
+    result = run_script(
+        """
+        import logging, os, sys, threading
+        from redislog import RedisHandler
+        handler = RedisHandler(url=sys.argv[1], key=sys.argv[2])
+        log = logging.getLogger("forky")
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        stop = threading.Event()
+        def busy():
+            # Keep the buffer and the writer busy while the fork happens.
+            i = 0
+            while not stop.is_set():
+                log.info("parent busy", extra={"who": "busy", "i": i})
+                i += 1
+        t = threading.Thread(target=busy)
+        t.start()
+        pid = os.fork()
+        if pid == 0:
+            for i in range(1000):
+                log.info("child", extra={"who": "child", "i": i})
+            logging.shutdown()
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        stop.set()
+        t.join()
+        log.info("parent done", extra={"who": "parent"})
+        print(os.waitstatus_to_exitcode(status))
+        """,
+        redis_url,
+        key,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0"
+    records = stored(client, key)
+    ids = [r["id"] for r in records]
+    assert len(ids) == len(set(ids))
+    child = [r["i"] for r in records if r["who"] == "child"]
+    assert child == list(range(1000))
+    busy = [r["i"] for r in records if r["who"] == "busy"]
+    assert busy == list(range(len(busy)))
+    assert sum(r["who"] == "parent" for r in records) == 1
+    assert len({r["pid"] for r in records}) == 2
+
+
+def test_structlog_events_become_records(redis_url: str, client: redis.Redis, key: str) -> None:
+    import structlog
+
+    import redislog.structlog
+
+    handler = RedisHandler(url=redis_url, key=key)
+    attach(handler, "svc.struct")
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            redislog.structlog.to_record,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    try:
+        log = structlog.get_logger("svc.struct").bind(request_id="r-1")
+        log.info("charged %s", order_id=42, name="shadows LogRecord.name", nested={"a": 1})
+        try:
+            _ = 1 / 0
+        except ZeroDivisionError:
+            log.exception("division")
+    finally:
+        structlog.reset_defaults()
+    handler.close()
+    first, second = stored(client, key)
+    assert first["msg"] == "charged %s"
+    assert first["level"] == "INFO"
+    assert first["logger"] == "svc.struct"
+    assert first["order_id"] == 42
+    assert first["request_id"] == "r-1"
+    assert first["name"] == "shadows LogRecord.name"
+    assert first["nested"] == {"a": 1}
+    assert "timestamp" not in first
+    assert "extra" not in first
+    assert second["exc_type"] == "ZeroDivisionError"
+    assert second["level"] == "ERROR"
+
+
+def test_import_does_not_load_the_viewer_stack() -> None:
+    result = run_script(
+        """
+        import sys, redislog
+        print(sorted({m.split('.')[0] for m in sys.modules} & {'rich', 'typer', 'structlog'}))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_bad_configuration_fails_fast() -> None:
+    with pytest.raises(ValueError, match="unsupported Redis URL"):
+        RedisHandler(url="http://localhost", key="logs:x")
+    with pytest.raises(ValueError, match="maxlen"):
+        RedisHandler(url="redis://localhost", key="logs:x", maxlen=0)
+    with pytest.raises(ValueError, match="reserved"):
+        RedisHandler(url="redis://localhost", key=keys.INDEX)
+
+
+def test_url_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://other:1/0")
+    assert RedisHandler(key="logs:x").target.url == "redis://other:1/0"
+    monkeypatch.setenv("REDISLOG_URL", "redis://:pw@mine:2/0")
+    handler = RedisHandler(key="logs:x")
+    assert handler.target.source == "REDISLOG_URL"
+    assert "pw" not in repr(handler)
+    assert RedisHandler(key="logs:x", url="unix:///tmp/r.sock").target.source == "argument"
+
+
+def test_push_script_fans_out_to_live_tails(client: redis.Redis, key: str) -> None:
+    """Live tails get every batch in their inbox; expired ones are cleaned away."""
+    push = client.register_script(scripts.PUSH)
+    register = client.register_script(scripts.REGISTER)
+    push(
+        keys=[key, keys.tails(key), keys.gaps(key), keys.meta(key)],
+        args=[10, 3, keys.inbox(key, ""), b"a"],
+    )
+    backlog = register(keys=[key, keys.tails(key)], args=["t1", 60_000, 10])
+    assert backlog == [b"a"]
+    register(keys=[key, keys.tails(key)], args=["gone", -1, 0])
+    push(
+        keys=[key, keys.tails(key), keys.gaps(key), keys.meta(key)],
+        args=[10, 3, keys.inbox(key, ""), b"b", b"c", b"d", b"e"],
+    )
+    assert client.lrange(keys.inbox(key, "t1"), 0, -1) == [b"e", b"d", b"c"]
+    assert client.hget(keys.gaps(key), "t1") == b"1"
+    assert 0 < client.pttl(keys.inbox(key, "t1")) <= 60_000
+    assert client.zrange(keys.tails(key), 0, -1) == [b"t1"]
+    assert not client.exists(keys.inbox(key, "gone"))
+    heartbeat = client.register_script(scripts.HEARTBEAT)
+    assert (
+        heartbeat(
+            keys=[keys.tails(key), keys.inbox(key, "t1"), keys.gaps(key)],
+            args=["t1", 60_000],
+        )
+        == 1
+    )
+    assert (
+        heartbeat(
+            keys=[keys.tails(key), keys.inbox(key, "t1"), keys.gaps(key)],
+            args=["t1", 60_000],
+        )
+        == 0
+    )
+    assert (
+        heartbeat(
+            keys=[keys.tails(key), keys.inbox(key, "x"), keys.gaps(key)],
+            args=["x", 60_000],
+        )
+        == -1
+    )
