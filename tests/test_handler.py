@@ -8,6 +8,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import redis
@@ -430,3 +431,20 @@ def test_push_script_fans_out_to_live_tails(client: redis.Redis, key: str) -> No
         )
         == -1
     )
+
+
+class ChattyRedis(redis.Redis):
+    """A client that logs from inside the writer thread."""
+
+    def register_script(self, script: Any) -> Any:
+        logging.getLogger("chatty").warning("registering a script")
+        return super().register_script(script)
+
+
+def test_records_from_the_writer_thread_are_not_shipped(shared_server: Server, key: str) -> None:
+    handler = RedisHandler(key=key, client=ChattyRedis(port=shared_server.port))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    logging.getLogger("app.loop").warning("from the app")
+    handler.flush()
+    assert [r["msg"] for r in stored(shared_server.client(), key)] == ["from the app"]
