@@ -38,8 +38,14 @@ BACKOFF_BASE = 0.05
 BACKOFF_CAP = 2.0
 
 # Server replies that clear up by themselves: memory, failover, loading.
-_RETRYABLE_REPLIES = ("OOM", "READONLY", "LOADING", "BUSY", "MASTERDOWN",
-                      "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS")  # fmt: skip
+_RETRYABLE_REPLIES = {"OOM", "READONLY", "LOADING", "BUSY", "MASTERDOWN",
+                      "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS"}  # fmt: skip
+_RETRYABLE_ERRORS = (
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError,
+)
 
 _live: weakref.WeakSet[Writer] = weakref.WeakSet()
 
@@ -242,8 +248,9 @@ class Writer:
             try:
                 self._send([*marker, *batch] if marker else batch)
             except Exception as exc:  # noqa: BLE001 - the writer must survive anything
-                self._outage(exc)
-                if _retryable(exc):
+                retrying = _retryable(exc)
+                self._outage(exc, retrying)
+                if retrying:
                     # Back to the front of the buffer: the overflow policy
                     # (keep the newest) then covers these records too.
                     self._buffer.extendleft(reversed(batch))
@@ -308,24 +315,26 @@ class Writer:
             client=client,
         )
 
-    def _outage(self, exc: BaseException) -> None:
+    def _outage(self, exc: BaseException, retrying: bool) -> None:
         self._registered = False
         if not self._failing:
             self._failing = True
-            _say(
-                f"cannot write to {self.where}: {_describe(exc)}; "
+            then = (
                 f"buffering up to {self.capacity} records and retrying"
+                if retrying
+                else "dropping the records it refuses"
             )
+            _say(f"cannot write to {self.where}: {_describe(exc)}; {then}")
 
 
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, OSError)):
+    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, OSError, *_RETRYABLE_ERRORS)):
         return True
     if isinstance(exc, redis.ResponseError):
-        text = str(exc)
-        if "Error running script" in text or "ERR " in text[:4]:
-            text = text.split(":", 1)[-1]
-        return any(reply in text for reply in _RETRYABLE_REPLIES)
+        # Redis 6.2 wraps errors raised inside a script in a generic reply,
+        # so look for the original error code in the text.
+        words = set(str(exc).replace("-", " ").split())
+        return not words.isdisjoint(_RETRYABLE_REPLIES)
     # Anything unexpected (the embedded server failing to start...) is retried:
     # records are never thrown away for a fault that might pass.
     return not isinstance(exc, redis.RedisError)

@@ -35,6 +35,18 @@ def binary() -> str:
     return embedded.binary()
 
 
+def version() -> tuple[int, ...]:
+    """The chosen redis-server's version, as numbers."""
+    out = subprocess.run([binary(), "--version"], capture_output=True, text=True, check=True)
+    text = out.stdout.split("v=", 1)[1].split()[0]
+    return tuple(int(part) for part in text.split("."))
+
+
+def debug_args() -> tuple[str, ...]:
+    """Arguments that allow DEBUG (needed from Redis 7.0 on; absent before)."""
+    return ("--enable-debug-command", "local") if version() >= (7,) else ()
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:

@@ -1,0 +1,661 @@
+"""Entries -> lines of text, in four output modes.
+
+``pretty``
+    One line per record: ``HH:MM:SS.mmm LEVEL logger message key=value ...``
+    (local time, or UTC with ``utc=True``), the level five characters wide and
+    colored like journalctl, extras in logfmt quoting, nested objects
+    flattened to dotted keys (``http.status=200``).  Continuation lines of a
+    message and tracebacks follow, indented behind a gutter (``│``), so no
+    line of data can pass for a record of its own.  A dim ``── 2026-11-26 ──``
+    line marks a change of day (and a first record that is not from today).
+    Elements that are not records show as ``[not JSON] <text>``.
+``json``
+    One JSON object per line, never shortened, ASCII only (everything else,
+    DEL and C1 included, is a ``\\uXXXX`` escape).  A record is re-emitted
+    exactly as stored when it is strict, single-line JSON, else re-encoded
+    (``NaN`` and infinities become the strings ``"NaN"``, ``"Infinity"``).
+    An element that is not a JSON object becomes
+    ``{"raw": "<its text>", "problem": "<why>"}``, so a jq filter can keep
+    or drop it with ``select(.problem == null)``.  With ``show_key=True`` each
+    object starts with ``"logkey": "<the log key>"`` (a ``logkey`` field of
+    the record itself comes later and wins in jq).
+``logfmt``
+    ``ts=2026-11-26T01:02:03.456Z level=info logger=app msg="..." key=value``
+    (UTC, milliseconds), then ``exc=`` / ``stack=``; values are quoted when
+    they hold spaces, ``=``, ``"``, backslashes or control characters, and
+    ``\\n``, ``\\t``, ``\\"``, ``\\\\`` are escaped inside quotes.  Elements that
+    are not records: ``problem="not JSON" msg="<text>"``.
+``cat``
+    The message only; its further lines and the traceback are indented by
+    two spaces.
+
+Safety: every string that comes from a record (messages, logger and level
+names, field keys and values, tracebacks, log key names) passes through
+:func:`escape` in every mode, so control characters, escape sequences,
+bidi controls and invisible characters show as ``\\x1b``, ``\\r``,
+``\\u202e``... (dim in color).  rich only turns our own style names into
+SGR codes: data is never parsed as markup, emoji codes or ANSI, and no
+hyperlink is ever made.  Lines are never wrapped or padded.
+
+On screen (every mode but ``json``), values are shortened with a marker such
+as ``…[+123456 bytes]`` unless ``full=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sys
+import time
+import zlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, TextIO
+
+from rich.color import ColorSystem
+from rich.style import Style
+
+from redislog.entry import Entry, text_of
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+OUTPUTS = ("pretty", "json", "logfmt", "cat")
+OUTPUT_ALIASES = {"jsonl": "json", "raw": "cat"}
+COLOR_MODES = ("auto", "always", "never")
+
+#: On-screen caps (characters), lifted by ``full=True``.
+MAX_MESSAGE = 10_000
+MAX_TRACEBACK = 20_000
+MAX_VALUE = 2_000
+MAX_NAME = 200
+MAX_FIELDS = 200
+
+# C0 except tab and newline, DEL, C1, soft hyphen, bidi controls and marks,
+# zero-width and invisible characters (fillers too), line/paragraph
+# separators, the BOM, interlinear annotations, surrogates, Unicode tags.
+# Variation selectors stay: emoji need them.
+_UNSAFE_CLASS = (
+    r"\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5"
+    r"\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff"
+    r"\uffa0\ufff9-\ufffb\ud800-\udfff\U000e0001\U000e0020-\U000e007f"
+)
+_UNSAFE = re.compile(f"[{_UNSAFE_CLASS}]")
+_UNSAFE_LINE = re.compile(f"[\\t\\n{_UNSAFE_CLASS}]")
+# In logfmt quoting: quote characters, backslashes, newlines, tabs, unsafe.
+_QUOTED = re.compile(f'[\\\\"\\t\\n{_UNSAFE_CLASS}]')
+_NEEDS_QUOTES = re.compile(f'[\\s="\\\\{_UNSAFE_CLASS}]')
+_KEY_SPECIAL = re.compile(f'[\\s="{_UNSAFE_CLASS}]')
+_NON_ASCII_RUNS = re.compile(r"([^\x00-\x7e]+)")
+_MAX_RUNS = 10_000
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+_LEVEL_LABELS = {"WARNING": "WARN", "CRITICAL": "CRIT", "EMERGENCY": "EMERG"}
+_KEY_COLORS = (
+    "cyan",
+    "magenta",
+    "green",
+    "blue",
+    "bright_cyan",
+    "bright_magenta",
+    "bright_green",
+    "bright_blue",
+)
+_NO_TIME = "--:--:--.---"
+_RESET = "\x1b[0m"
+
+Piece = tuple[str, str]  # (text, our own style name; "" for none)
+
+
+def escape(text: str, *, newlines: bool = False) -> str:
+    """Make every control or invisible character of *text* visible.
+
+    ESC becomes ``\\x1b``, CR ``\\r``, U+202E ``\\u202e``, a tag character
+    ``\\U000e0041``...  Newlines and tabs stay, unless *newlines* is true
+    (then they become ``\\n`` and ``\\t``).
+    """
+    return (_UNSAFE_LINE if newlines else _UNSAFE).sub(_code, text)
+
+
+def _code(match: re.Match[str] | str) -> str:
+    char = match if isinstance(match, str) else match.group()
+    short = _SHORT_ESCAPES.get(char)
+    if short is not None:
+        return short
+    number = ord(char)
+    if number < 0x100:
+        return f"\\x{number:02x}"
+    if number < 0x10000:
+        return f"\\u{number:04x}"
+    return f"\\U{number:08x}"
+
+
+def _quoted_code(match: re.Match[str]) -> str:
+    char = match.group()
+    return "\\" + char if char in '\\"' else _code(char)
+
+
+def _ascii_json(text: str) -> str:
+    """Strict JSON *text* with every character beyond ``~`` as a ``\\u`` escape.
+
+    Returns "" when there are too many separate runs to do it quickly.
+    """
+    # Outside strings, strict JSON is ASCII; inside, such characters may be
+    # escaped freely.  The stdlib encodes each run in C.
+    parts = _NON_ASCII_RUNS.split(text)
+    if len(parts) > 2 * _MAX_RUNS:
+        return ""
+    parts[1::2] = [json.dumps(run)[1:-1] for run in parts[1::2]]
+    return "".join(parts)
+
+
+def parse_output(name: str) -> str:
+    """The output mode for *name*, accepting the aliases ``jsonl`` and ``raw``.
+
+    Raises:
+        ValueError: *name* is not an output mode.
+    """
+    mode = name.strip().lower()
+    mode = OUTPUT_ALIASES.get(mode, mode)
+    if mode not in OUTPUTS:
+        raise ValueError(f"unknown output {name!r}: use pretty, json, logfmt or cat")
+    return mode
+
+
+def use_color(mode: str, stream: TextIO) -> bool:
+    """Whether to color output to *stream*.
+
+    *mode* ``always`` and ``never`` beat the environment.  ``auto`` colors a
+    terminal unless ``NO_COLOR`` is set (non-empty) or ``TERM`` is ``dumb``;
+    a non-empty ``FORCE_COLOR`` decides instead when set (``0``, ``false`` and
+    ``no`` turn color off, anything else on).
+
+    Raises:
+        ValueError: *mode* is not auto, always or never.
+    """
+    mode = mode.strip().lower()
+    if mode == "always":
+        return True
+    if mode == "never":
+        return False
+    if mode != "auto":
+        raise ValueError(f"unknown color mode {mode!r}: use auto, always or never")
+    force = os.environ.get("FORCE_COLOR", "")
+    if force:
+        return force.strip().lower() not in ("0", "false", "no")
+    if os.environ.get("NO_COLOR", "") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+_SGR: dict[str, str] = {}
+
+
+def _sgr(style: str) -> str:
+    """The SGR prefix for one of our own style names (never for data)."""
+    prefix = _SGR.get(style)
+    if prefix is None:
+        rendered = Style.parse(style).render("\0", color_system=ColorSystem.STANDARD)
+        prefix = _SGR[style] = rendered.partition("\0")[0]
+    return prefix
+
+
+def _level_style(levelno: int | None) -> str:
+    if levelno is None or 20 <= levelno < 30:
+        return ""
+    if levelno < 20:
+        return "dim"
+    if levelno < 40:
+        return "yellow"
+    if levelno < 50:
+        return "red"
+    return "bold red"
+
+
+def _dimmed(style: str) -> str:
+    return "dim" if not style or style == "dim" else f"{style} dim"
+
+
+def _clip(text: str, limit: int | None) -> tuple[str, str]:
+    """*text* cut to *limit* characters, and the marker saying how much went."""
+    if limit is None or len(text) <= limit:
+        return text, ""
+    rest = text[limit:]
+    size = len(rest) if rest.isascii() else len(rest.encode("utf-8", "surrogatepass"))
+    return text[:limit], f"…[+{size} bytes]"
+
+
+def _flatten(fields: dict[Any, Any], prefix: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
+    for key, value in fields.items():
+        name = f"{prefix}{key}"
+        if type(value) is dict and value and depth < 8:
+            yield from _flatten(value, f"{name}.", depth + 1)
+        else:
+            yield name, value
+
+
+def _timestamp_iso(ts: float) -> str | None:
+    try:
+        tm = time.gmtime(ts)
+    except (OverflowError, OSError, ValueError):
+        return None
+    millis = min(int((ts - math.floor(ts)) * 1000), 999)
+    return (
+        f"{tm.tm_year:04d}-{tm.tm_mon:02d}-{tm.tm_mday:02d}"
+        f"T{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}.{millis:03d}Z"
+    )
+
+
+class Renderer:
+    """Writes entries to a stream in one output mode.
+
+    Args:
+        output: ``pretty``, ``json``, ``logfmt`` or ``cat`` (or an alias).
+        color: ``auto``, ``always`` or ``never`` (see :func:`use_color`);
+            only ``pretty`` output is ever colored.
+        utc: show times in UTC instead of local time (``pretty``).
+        show_key: prefix each record with its log key.
+        full: never shorten values.
+        file: the stream (default: ``sys.stdout`` at creation).
+        single_line: in ``pretty``, show newlines in messages as ``\\n`` and
+            tracebacks as ``exc=`` / ``stack=`` fields, one line per record.
+    """
+
+    def __init__(
+        self,
+        output: str = "pretty",
+        *,
+        color: str = "auto",
+        utc: bool = False,
+        show_key: bool = False,
+        full: bool = False,
+        file: TextIO | None = None,
+        single_line: bool = False,
+    ) -> None:
+        self.output = parse_output(output)
+        self.file: TextIO = sys.stdout if file is None else file
+        self.color = use_color(color, self.file) and self.output == "pretty"
+        self.utc = utc
+        self.show_key = show_key
+        self.full = full
+        self.single_line = single_line
+        encoding = (getattr(self.file, "encoding", None) or "utf-8").lower()
+        unicode = "utf" in encoding
+        self._gutter = "│" if unicode else "|"
+        self._rule = "──" if unicode else "--"
+        self._ellipsis = unicode
+        self._clock = time.gmtime if utc else time.localtime
+        today = self._clock(time.time())
+        self._day: tuple[int, int, int] | None = None
+        self._today = (today.tm_year, today.tm_mon, today.tm_mday)
+        self._keys: dict[str, tuple[list[Piece], int]] = {}
+        formats = {
+            "pretty": self._pretty,
+            "json": self._json,
+            "logfmt": self._logfmt,
+            "cat": self._cat,
+        }
+        self._format = formats[self.output]
+
+    # -- public ------------------------------------------------------------
+
+    def write(self, entry: Entry) -> None:
+        """Write one entry (lets ``BrokenPipeError`` propagate)."""
+        text = self.format(entry)
+        try:
+            self.file.write(text)
+        except UnicodeEncodeError:
+            encoding = getattr(self.file, "encoding", None) or "utf-8"
+            self.file.write(text.encode(encoding, "backslashreplace").decode(encoding))
+
+    def flush(self) -> None:
+        """Flush the stream."""
+        self.file.flush()
+
+    def format(self, entry: Entry) -> str:
+        """The text ``write`` would write for *entry*, newline included."""
+        return self._format(entry)
+
+    def text(self, entry: Entry) -> Text:
+        """*entry* as a rich ``Text`` in this renderer's mode (for rich layouts)."""
+        from rich.text import Text
+
+        if self.output != "pretty":
+            return Text(self._format(entry).rstrip("\n"))
+        return Text.assemble(*self._pieces(entry))
+
+    # -- pretty ------------------------------------------------------------
+
+    def _pretty(self, entry: Entry) -> str:
+        pieces = self._pieces(entry)
+        if entry.ts is not None:
+            day = self._day_of(entry.ts)
+            if day is not None and day != self._day:
+                first = self._day is None
+                self._day = day
+                if not first or day != self._today:
+                    zone = " UTC" if self.utc else ""
+                    date = f"{day[0]:04d}-{day[1]:02d}-{day[2]:02d}{zone}"
+                    label = f"{self._rule} {date} {self._rule}"
+                    pieces[:0] = [(label, "dim"), ("\n", "")]
+        if not self.color:
+            pieces.append(("\n", ""))
+            return "".join([text for text, _ in pieces])
+        out = []
+        for text, style in pieces:
+            out.append(f"{_sgr(style)}{text}{_RESET}" if style else text)
+        out.append("\n")
+        return "".join(out)
+
+    def _day_of(self, ts: float) -> tuple[int, int, int] | None:
+        try:
+            tm = self._clock(ts)
+        except (OverflowError, OSError, ValueError):
+            return None
+        return tm.tm_year, tm.tm_mon, tm.tm_mday
+
+    def _time(self, ts: float | None) -> str:
+        if ts is None:
+            return _NO_TIME
+        try:
+            tm = self._clock(ts)
+        except (OverflowError, OSError, ValueError):
+            return _NO_TIME
+        millis = min(int((ts - math.floor(ts)) * 1000), 999)
+        return f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}.{millis:03d}"
+
+    def _key_prefix(self, key: str) -> tuple[list[Piece], int]:
+        cached = self._keys.get(key)
+        if cached is None:
+            color = _KEY_COLORS[zlib.crc32(key.encode("utf-8", "surrogatepass")) % len(_KEY_COLORS)]
+            pieces: list[Piece] = []
+            self._add(pieces, key, color, MAX_NAME)
+            width = sum(len(text) for text, _ in pieces) + 1
+            pieces.append((" ", ""))
+            cached = self._keys[key] = (pieces, width)
+        return cached
+
+    def _pieces(self, entry: Entry) -> list[Piece]:
+        pieces: list[Piece] = []
+        indent = len(_NO_TIME) + 1
+        if self.show_key:
+            prefix, width = self._key_prefix(entry.key)
+            pieces.extend(prefix)
+            indent += width
+        add = pieces.append
+        add((self._time(entry.ts), "dim"))
+        add((" ", ""))
+        if entry.data is None:
+            add((f"[{escape(entry.problem or 'not a record')}]", "reverse"))
+            add((" ", ""))
+            self._lines(pieces, entry.msg, "", MAX_MESSAGE, indent)
+            return pieces
+
+        style = _level_style(entry.levelno)
+        name = entry.level
+        label = "" if name is None else _LEVEL_LABELS.get(name, name)
+        label_pieces: list[Piece] = []
+        self._add(label_pieces, label, style, 20)
+        pieces.extend(label_pieces)
+        width = sum(len(text) for text, _ in label_pieces)
+        if width < 5:
+            add((" " * (5 - width), ""))
+        if entry.logger:
+            add((" ", ""))
+            self._add(pieces, entry.logger, "dim", MAX_NAME)
+        if entry.problem:
+            add((" ", ""))
+            add((f"[{escape(entry.problem)}]", "reverse"))
+
+        message, marker = _clip(entry.msg, None if self.full else MAX_MESSAGE)
+        rest: list[str] = []
+        if self.single_line:
+            first = message
+        else:
+            first, *rest = message.split("\n")
+        if first:
+            add((" ", ""))
+            self._add(pieces, first, style, None, newlines=self.single_line)
+        if marker and not rest:
+            add((self._marker(marker), "dim"))
+
+        value_style = "dim" if style == "dim" else ""
+        self._fields(pieces, entry, value_style)
+
+        for line in rest:
+            self._continue(pieces, indent)
+            self._add(pieces, line, style, None)
+        if marker and rest:
+            add((self._marker(marker), "dim"))
+        for trace in (entry.exc, entry.stack):
+            if trace:
+                self._trace(pieces, trace, indent)
+        return pieces
+
+    def _fields(self, pieces: list[Piece], entry: Entry, value_style: str) -> None:
+        items: list[tuple[str, Any]] = []
+        if self.single_line:
+            items = [
+                (name, value)
+                for name, value in (("exc", entry.exc), ("stack", entry.stack))
+                if value
+            ]
+        shown = 0
+        hidden = 0
+        for name, value in _flatten(entry.fields):
+            if shown >= MAX_FIELDS and not self.full:
+                hidden += 1
+                continue
+            shown += 1
+            self._field(pieces, name, value, value_style)
+        for name, value in items:
+            self._field(pieces, name, value, value_style)
+        if hidden:
+            pieces.append((" ", ""))
+            pieces.append((f"{'…' if self._ellipsis else '...'}[+{hidden} fields]", "dim"))
+
+    def _field(self, pieces: list[Piece], name: str, value: Any, style: str) -> None:
+        add = pieces.append
+        add((" ", ""))
+        key, key_marker = _clip(name, None if self.full else MAX_NAME)
+        key = _KEY_SPECIAL.sub(_code, key) or '""'
+        add((f"{key}{self._marker(key_marker)}=", "dim"))
+        text, marker = _clip(text_of(value), None if self.full else MAX_VALUE)
+        if text and _NEEDS_QUOTES.search(text) is None:
+            add((text, style))
+        else:
+            self._quoted(pieces, text, style)
+        if marker:
+            add((self._marker(marker), "dim"))
+
+    def _quoted(self, pieces: list[Piece], text: str, style: str) -> None:
+        add = pieces.append
+        add(('"', style))
+        position = 0
+        escaped = _dimmed(style)
+        for match in _QUOTED.finditer(text):
+            start = match.start()
+            if start > position:
+                add((text[position:start], style))
+            char = match.group()
+            if char in '\\"':
+                add(("\\" + char, style))
+            else:
+                add((_code(char), escaped))
+            position = match.end()
+        if position < len(text):
+            add((text[position:], style))
+        add(('"', style))
+
+    def _add(
+        self,
+        pieces: list[Piece],
+        text: str,
+        style: str,
+        limit: int | None,
+        *,
+        newlines: bool = False,
+    ) -> None:
+        """Append *text* escaped: plain runs in *style*, escapes dimmed."""
+        marker = ""
+        if limit is not None and not self.full:
+            text, marker = _clip(text, limit)
+        pattern = _UNSAFE_LINE if newlines else _UNSAFE
+        position = 0
+        escaped = _dimmed(style)
+        for match in pattern.finditer(text):
+            start = match.start()
+            if start > position:
+                pieces.append((text[position:start], style))
+            pieces.append((_code(match), escaped))
+            position = match.end()
+        if position < len(text):
+            pieces.append((text[position:], style))
+        if marker:
+            pieces.append((self._marker(marker), "dim"))
+
+    def _continue(self, pieces: list[Piece], indent: int) -> None:
+        pieces.append(("\n" + " " * indent, ""))
+        pieces.append((self._gutter, "dim"))
+        pieces.append((" ", ""))
+
+    def _lines(self, pieces: list[Piece], text: str, style: str, limit: int, indent: int) -> None:
+        text, marker = _clip(text, None if self.full else limit)
+        if self.single_line:
+            self._add(pieces, text, style, None, newlines=True)
+        else:
+            for number, line in enumerate(text.split("\n")):
+                if number:
+                    self._continue(pieces, indent)
+                self._add(pieces, line, style, None)
+        if marker:
+            pieces.append((self._marker(marker), "dim"))
+
+    def _trace(self, pieces: list[Piece], trace: str, indent: int) -> None:
+        if self.single_line:
+            return  # shown among the fields
+        text, marker = _clip(trace.rstrip("\n"), None if self.full else MAX_TRACEBACK)
+        for line in text.split("\n"):
+            self._continue(pieces, indent)
+            self._add(pieces, line, "", None)
+        if marker:
+            pieces.append((self._marker(marker), "dim"))
+
+    def _marker(self, marker: str) -> str:
+        return marker if self._ellipsis else marker.replace("…", "...")
+
+    # -- logfmt ------------------------------------------------------------
+
+    def _value(self, value: Any, limit: int = MAX_VALUE) -> str:
+        text, marker = _clip(text_of(value), None if self.full else limit)
+        if marker:
+            text += self._marker(marker)
+        if text and _NEEDS_QUOTES.search(text) is None:
+            return text
+        return f'"{_QUOTED.sub(_quoted_code, text)}"'
+
+    def _logfmt(self, entry: Entry) -> str:
+        parts: list[str] = []
+        if self.show_key:
+            parts.append(f"logkey={self._value(entry.key, MAX_NAME)}")
+        if entry.data is None:
+            parts.append(f"problem={self._value(entry.problem or 'not a record')}")
+            parts.append(f"msg={self._value(entry.msg, MAX_MESSAGE)}")
+            return " ".join(parts) + "\n"
+        if entry.ts is not None:
+            iso = _timestamp_iso(entry.ts)
+            if iso is not None:
+                parts.append(f"ts={iso}")
+        if entry.level is not None:
+            parts.append(f"level={self._value(entry.level.lower(), MAX_NAME)}")
+        if entry.logger is not None:
+            parts.append(f"logger={self._value(entry.logger, MAX_NAME)}")
+        parts.append(f"msg={self._value(entry.msg, MAX_MESSAGE)}")
+        if entry.problem:
+            parts.append(f"problem={self._value(entry.problem)}")
+        shown = 0
+        hidden = 0
+        for name, value in _flatten(entry.fields):
+            if shown >= MAX_FIELDS and not self.full:
+                hidden += 1
+                continue
+            shown += 1
+            key, marker = _clip(name, None if self.full else MAX_NAME)
+            key = _KEY_SPECIAL.sub(_code, key + self._marker(marker)) or '""'
+            parts.append(f"{key}={self._value(value)}")
+        if hidden:
+            parts.append(f"fields_hidden={hidden}")
+        if entry.exc:
+            parts.append(f"exc={self._value(entry.exc, MAX_TRACEBACK)}")
+        if entry.stack:
+            parts.append(f"stack={self._value(entry.stack, MAX_TRACEBACK)}")
+        return " ".join(parts) + "\n"
+
+    # -- cat ---------------------------------------------------------------
+
+    def _cat(self, entry: Entry) -> str:
+        text, marker = _clip(entry.msg, None if self.full else MAX_MESSAGE)
+        lines = escape(text).split("\n")
+        if marker:
+            lines[-1] += self._marker(marker)
+        for trace in (entry.exc, entry.stack):
+            if trace:
+                trace, marker = _clip(trace.rstrip("\n"), None if self.full else MAX_TRACEBACK)
+                lines.extend(escape(trace).split("\n"))
+                if marker:
+                    lines[-1] += self._marker(marker)
+        return "\n  ".join(lines) + "\n"
+
+    # -- json --------------------------------------------------------------
+
+    def _json(self, entry: Entry) -> str:
+        head = {"logkey": entry.key} if self.show_key else {}
+        if entry.data is None:
+            return _dumps({**head, "raw": entry.msg, "problem": entry.problem}) + "\n"
+        raw = entry.raw
+        if isinstance(raw, (bytearray, memoryview)):
+            raw = bytes(raw)
+        if (
+            entry.verbatim
+            and isinstance(raw, bytes)
+            and b"\n" not in raw
+            and b"\r" not in raw
+            and b"\t" not in raw
+        ):
+            # Strict JSON on one line: re-emit the record exactly as stored.
+            try:
+                text = raw.decode("utf-8").strip(" ")
+            except UnicodeDecodeError:
+                text = ""
+            if not text.isascii() or "\x7f" in text:
+                text = _ascii_json(text)
+            if text.startswith("{") and text.endswith("}"):
+                if head:
+                    body = text[1:].lstrip(" ")
+                    comma = "" if body.startswith("}") else ","
+                    text = f'{{"logkey":{_dumps(entry.key)}{comma}{body}'
+                return text + "\n"
+        try:
+            return _dumps({**head, **_jsonable(entry.data)}) + "\n"
+        except (ValueError, TypeError, RecursionError):
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+            return _dumps({**head, "raw": text, "problem": "cannot encode as JSON"}) + "\n"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+
+
+def _jsonable(value: Any) -> Any:
+    """*value* with non-finite floats spelled as strings, for strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return text_of(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value

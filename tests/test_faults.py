@@ -1,0 +1,183 @@
+"""The handler under real faults: killed, frozen, full, cut and stalled servers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from redislog import RedisHandler
+from tests.proxy import Proxy
+from tests.servers import Server, debug_args
+from tests.support import attach, stored
+
+
+def steady(logger: Any, count: int, rate: float, payload: str = "") -> list[float]:
+    """Log *count* records at *rate* per second; return each call's duration."""
+    durations = []
+    start = time.perf_counter()
+    for i in range(count):
+        due = start + i / rate
+        while time.perf_counter() < due:
+            time.sleep(0.0005)
+        t0 = time.perf_counter()
+        logger.info("steady %d", i, extra={"i": i, "pad": payload})
+        durations.append(time.perf_counter() - t0)
+    return durations
+
+
+def in_background(fn: Callable[[], Any], delay: float) -> threading.Thread:
+    def run() -> None:
+        time.sleep(delay)
+        fn()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def p99(durations: list[float]) -> str:
+    ordered = sorted(durations)
+    return f"p99 {ordered[int(len(ordered) * 0.99)] * 1e6:.0f} us, max {ordered[-1] * 1e3:.1f} ms"
+
+
+def check_all_once_or_twice(records: list[dict[str, Any]], count: int) -> int:
+    """Every record 0..count-1 stored at least once; returns the duplicate count."""
+    counts = Counter(r["i"] for r in records if "i" in r)
+    assert set(counts) == set(range(count))
+    duplicates = sum(n - 1 for n in counts.values())
+    assert duplicates <= count // 100, f"{duplicates} duplicates"
+    return duplicates
+
+
+@pytest.fixture
+def proxy(shared_server: Server) -> Iterator[Proxy]:
+    p = Proxy(shared_server.port)
+    yield p
+    p.close()
+
+
+def test_sigkill_and_restart_with_aof(
+    server_factory: Callable[..., Server], key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SIGKILL and restart mid-stream (AOF always): all 20,000 stored, <= 1% twice."""
+    server = server_factory("--appendonly", "yes", "--appendfsync", "always")
+    handler = RedisHandler(url=server.url, key=key, socket_timeout=0.5, connect_timeout=0.25)
+    logger = attach(handler, "fault.kill")
+    killer = in_background(server.restart, 0.8)
+    durations = steady(logger, 20_000, rate=8_000)
+    killer.join()
+    handler.flush(20)
+    duplicates = check_all_once_or_twice(stored(server.client(), key), 20_000)
+    handler.close()
+    assert capsys.readouterr().err.count("redislog:") <= 2
+    print(f"kill: {duplicates} duplicates, {p99(durations)}")
+
+
+def test_frozen_three_seconds(server_factory: Callable[..., Server], key: str) -> None:
+    """SIGSTOP for 3 s mid-stream: all 20,000 stored, <= 1% twice."""
+    server = server_factory()
+    handler = RedisHandler(url=server.url, key=key)
+    logger = attach(handler, "fault.freeze")
+
+    def freeze() -> None:
+        server.freeze()
+        time.sleep(3)
+        server.thaw()
+
+    freezer = in_background(freeze, 0.5)
+    durations = steady(logger, 20_000, rate=5_000)
+    freezer.join()
+    handler.flush(20)
+    duplicates = check_all_once_or_twice(stored(server.client(), key), 20_000)
+    handler.close()
+    print(f"freeze: {duplicates} duplicates, {p99(durations)}")
+
+
+@pytest.mark.parametrize("pause", ["CLIENT PAUSE", "DEBUG SLEEP"])
+def test_paused_server(server_factory: Callable[..., Server], key: str, pause: str) -> None:
+    """Writes paused (CLIENT PAUSE WRITE) or the server busy (DEBUG SLEEP): nothing lost."""
+    server = server_factory(*debug_args()) if pause == "DEBUG SLEEP" else server_factory()
+    handler = RedisHandler(url=server.url, key=key, socket_timeout=0.5)
+    logger = attach(handler, "fault.pause")
+    admin = server.client()
+
+    def do_pause() -> None:
+        if pause == "CLIENT PAUSE":
+            admin.execute_command("CLIENT", "PAUSE", 1500, "WRITE")
+        else:
+            admin.execute_command("DEBUG", "SLEEP", 1.5)
+
+    pauser = in_background(do_pause, 0.3)
+    steady(logger, 5_000, rate=2_500)
+    pauser.join()
+    handler.flush(20)
+    check_all_once_or_twice(stored(server.client(), key), 5_000)
+    handler.close()
+
+
+def test_out_of_memory_then_lifted(
+    server_factory: Callable[..., Server], key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """3 MB noeviction, 50,000 records of 500 bytes: stored + reported drops = 50,000."""
+    server = server_factory("--maxmemory", "3mb", "--maxmemory-policy", "noeviction")
+    handler = RedisHandler(url=server.url, key=key)
+    logger = attach(handler, "fault.oom")
+    for i in range(50_000):
+        logger.info("big", extra={"i": i, "pad": "x" * 500})
+    deadline = time.monotonic() + 10
+    while "maxmemory" not in capsys.readouterr().err:
+        assert time.monotonic() < deadline, "the server never refused a write"
+        time.sleep(0.05)
+    server.client().config_set("maxmemory", 0)
+    handler.flush(30)
+    records = stored(server.client(), key)
+    delivered = [r for r in records if "i" in r]
+    reported = sum(r.get("dropped", 0) for r in records if r["logger"] == "redislog")
+    assert len({r["i"] for r in delivered}) + reported == 50_000
+    handler.close()
+    assert capsys.readouterr().err.count("redislog:") <= 1
+
+
+def test_connection_cut_inside_a_batch(proxy: Proxy, client: redis.Redis, key: str) -> None:
+    """A write cut at any byte offset lands once, or twice, never half."""
+    handler = RedisHandler(url=proxy.url, key=key, socket_timeout=0.5)
+    logger = attach(handler, "fault.cut")
+    logger.info("warm up", extra={"i": -1})
+    handler.flush()
+    total = 0
+    for offset in range(1, 400, 7):
+        proxy.cut_after(offset)
+        logger.info("cut at %d", offset, extra={"i": total})
+        total += 1
+        handler.flush(5)
+    proxy.restore()
+    handler.flush(10)
+    records = [r for r in stored(client, key) if r.get("i", -1) >= 0]
+    counts = Counter(r["i"] for r in records)
+    assert set(counts) == set(range(total))
+    assert max(counts.values()) <= 2
+    handler.close()
+
+
+def test_stalled_connection_does_not_block_exit(proxy: Proxy, key: str) -> None:
+    """A black-holed connection: the app never waits, close() keeps its deadline."""
+    handler = RedisHandler(url=proxy.url, key=key, flush_timeout=1.0, socket_timeout=0.3)
+    logger = attach(handler, "fault.stall")
+    logger.info("before")
+    handler.flush()
+    proxy.stall()
+    durations = [0.0] * 1000
+    for i in range(1000):
+        t0 = time.perf_counter()
+        logger.info("stalled %d", i)
+        durations[i] = time.perf_counter() - t0
+    t0 = time.monotonic()
+    handler.close()
+    assert time.monotonic() - t0 < 3
+    print(f"stall: {p99(durations)}")
