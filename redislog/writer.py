@@ -110,6 +110,7 @@ class Writer:
         self.dropped = 0
         self.delivered = 0
         self._reported = 0
+        self._pending_markers: list[bytes] = []
         self._first_drop = 0.0
         self._drop_lock = threading.RLock()
         self._wake = threading.Event()
@@ -233,47 +234,43 @@ class Writer:
 
     def _run(self) -> None:
         self.thread_id = threading.get_ident()
-        batch: list[bytes] = []
         attempt = 0
         while True:
-            if not batch:
-                self._wake.clear()
-                batch = self._take()
-                if not batch:
-                    if self._closed:
-                        return
-                    self._wake.wait(1.0)
-                    continue
-            marker, reported = self._marker()
+            self._wake.clear()
+            batch = self._take()
+            # Drops are reported even when no record follows them.
+            markers = self._markers()
+            if not batch and not markers:
+                if self._closed:
+                    return
+                self._wake.wait(1.0)
+                continue
             try:
-                self._send([*marker, *batch] if marker else batch)
+                self._send([*markers, *batch])
             except Exception as exc:  # noqa: BLE001 - the writer must survive anything
                 retrying = _retryable(exc)
                 self._outage(exc, retrying)
-                if retrying:
-                    # Back to the front of the buffer: the overflow policy
-                    # (keep the newest) then covers these records too.
-                    self._buffer.extendleft(reversed(batch))
-                    self._bytes_out -= sum(map(len, batch))
-                    self._shed()
-                    batch = []
-                    attempt += 1
-                    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 16))
-                    # Waits on _stop, not _wake: every new record sets _wake.
-                    if self._stop.wait(random.uniform(delay / 2, delay)):
-                        return
+                if not retrying and batch:
+                    # Refused for good (wrong type, no permission): count the
+                    # batch as dropped; a marker reports it once writes succeed.
+                    self._count_drops(len(batch))
+                    self._notify()
                     continue
-                # Refused for good (wrong type, no permission): count the
-                # batch as dropped; a marker reports it once writes succeed.
-                self._count_drops(len(batch))
-                batch = []
-                self._notify()
+                # Back to the front of the buffer: the overflow policy (keep
+                # the newest) then covers these records too.
+                self._buffer.extendleft(reversed(batch))
+                self._bytes_out -= sum(map(len, batch))
+                self._shed()
+                attempt += 1
+                delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 16))
+                # Waits on _stop, not _wake: every new record sets _wake.
+                if self._stop.wait(random.uniform(delay / 2, delay)):
+                    return
                 continue
             attempt = 0
-            self._reported = reported
+            self._pending_markers = []
             self._failing = False
             self.delivered += len(batch)
-            batch = []
             self._notify()
 
     def _count_drops(self, count: int) -> None:
@@ -287,17 +284,25 @@ class Writer:
         with self._progress:
             self._progress.notify_all()
 
-    def _marker(self) -> tuple[list[bytes], int]:
-        unreported = self.dropped - self._reported
-        if unreported <= 0:
-            return [], self._reported
-        entry = record.marker(
-            unreported,
-            self._first_drop,
-            "buffer full or records refused by Redis",
-            self._producer.next_id(),
-        )
-        return [serialize.dumps(entry)], self.dropped
+    def _markers(self) -> list[bytes]:
+        """Drop markers not yet delivered, with one for any new drops.
+
+        A marker keeps its id across retries, so one that landed from an
+        ambiguous write and is sent again is dropped by readers like any
+        repeated record, and no drop is counted twice.
+        """
+        dropped = self.dropped
+        unreported = dropped - self._reported
+        if unreported > 0:
+            entry = record.marker(
+                unreported,
+                self._first_drop,
+                "buffer full or records refused by Redis",
+                self._producer.next_id(),
+            )
+            self._pending_markers.append(serialize.dumps(entry))
+            self._reported = dropped
+        return self._pending_markers
 
     def _send(self, batch: list[bytes]) -> None:
         client = self._client
