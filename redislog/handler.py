@@ -104,6 +104,7 @@ class RedisHandler(logging.Handler):
             where=connection.redact(self.target.url),
             capacity=buffer_records,
             capacity_bytes=buffer_bytes,
+            record_bytes=max_record_bytes,
             producer=self._producer,
         )
 
@@ -120,6 +121,23 @@ class RedisHandler(logging.Handler):
             socket_timeout=self._socket_timeout,
             connect_timeout=self._connect_timeout,
         )
+
+    def handle(self, record: logging.LogRecord) -> Any:
+        """Filter and emit *record*, without the handler lock.
+
+        emit() only builds the record and appends it to a deque, which needs
+        no lock; and a lock taken on every call by several threads makes them
+        queue behind each other whenever the GIL switches inside it.
+        """
+        if not self.filters:
+            self.emit(record)
+            return True
+        result = self.filter(record)
+        if isinstance(result, logging.LogRecord):  # Python 3.12+: a filter may swap it
+            record = result
+        if result:
+            self.emit(record)
+        return result
 
     def emit(self, record: logging.LogRecord) -> None:
         """Build the record and buffer it for the writer thread."""

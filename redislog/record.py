@@ -34,7 +34,7 @@ import secrets
 import socket
 import threading
 import time
-from itertools import count
+from itertools import count, islice
 from typing import Any
 
 RESERVED = frozenset(
@@ -62,11 +62,9 @@ RESERVED = frozenset(
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 # Derived from a live record because the set differs between Python versions.
-STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
-    "message",
-    "asctime",
-    "taskName",
-}
+_PLAIN = logging.LogRecord("", 0, "", 0, "", (), None).__dict__
+_PLAIN_SIZE = len(_PLAIN)
+STANDARD_ATTRS = frozenset(_PLAIN) | {"message", "asctime", "taskName"}
 
 # A record attribute holding a dict of fields, for sources (structlog) whose
 # field names may clash with LogRecord attributes such as ``name``.
@@ -134,7 +132,7 @@ def build(
         "func": record.funcName,
         "id": record_id,
     }
-    task = getattr(record, "taskName", None)
+    task = record.__dict__.get("taskName")
     if task is not None:
         entry["task"] = task
     if record.exc_info and record.exc_info[0] is not None:
@@ -151,12 +149,20 @@ def build(
         for key, value in fields.items():
             _merge(entry, key, value)
     attrs = record.__dict__
-    for key in attrs.keys() - STANDARD_ATTRS:
-        if key == FIELDS_ATTR:
-            for name, value in attrs[key].items():
-                _merge(entry, name, value)
-        elif not key.startswith("_"):
-            _merge(entry, key, attrs[key])
+    # LogRecord.__init__ sets the standard attributes first; extra= and
+    # filters add theirs after, so only the tail needs a look (formatters of
+    # other handlers may add "message" and "asctime" there too).
+    if len(attrs) > _PLAIN_SIZE:
+        for key, value in islice(attrs.items(), _PLAIN_SIZE, None):
+            if key in STANDARD_ATTRS or key[:1] == "_":
+                continue
+            if key == FIELDS_ATTR:
+                for name, item in value.items():
+                    _merge(entry, name, item)
+            elif key in RESERVED:
+                entry.setdefault("extra", {})[key] = value
+            else:
+                entry[key] = value
     return entry
 
 

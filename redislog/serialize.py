@@ -79,6 +79,12 @@ def _default(value: Any) -> Any:
 
 def _encode(entry: dict[str, Any]) -> bytes:
     try:
+        # Plain first: OPT_NON_STR_KEYS sends every dict down a slower path,
+        # and records almost never have keys that are not strings.
+        return orjson.dumps(entry, default=_default)
+    except (orjson.JSONEncodeError, TypeError, ValueError, RecursionError):
+        pass
+    try:
         return orjson.dumps(entry, default=_default, option=_OPTIONS)
     except (orjson.JSONEncodeError, TypeError, ValueError, RecursionError):
         # Surrogates, huge ints, cycles, a default() that failed: rebuild plainly.

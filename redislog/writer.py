@@ -50,6 +50,17 @@ _RETRYABLE_ERRORS = (
 _live: weakref.WeakSet[Writer] = weakref.WeakSet()
 
 
+class _Tally:
+    """What one logging thread has submitted."""
+
+    __slots__ = ("bytes", "records", "thread")
+
+    def __init__(self, thread: threading.Thread | None) -> None:
+        self.thread = thread
+        self.records = 0
+        self.bytes = 0
+
+
 def _after_fork_in_child() -> None:
     for writer in list(_live):
         writer._producer.renew()
@@ -69,6 +80,7 @@ class Writer:
         where: how to name the server in messages (no password).
         capacity: most records held while Redis is unreachable.
         capacity_bytes: most bytes held while Redis is unreachable.
+        record_bytes: the largest a submitted record can be.
         producer: issues ids for drop markers.
     """
 
@@ -81,6 +93,7 @@ class Writer:
         where: str,
         capacity: int,
         capacity_bytes: int,
+        record_bytes: int,
         producer: record.Producer,
     ) -> None:
         self._connect = connect
@@ -89,6 +102,8 @@ class Writer:
         self.where = where
         self.capacity = capacity
         self.capacity_bytes = capacity_bytes
+        # Below this many records the buffer cannot hold capacity_bytes.
+        self._bytes_checked_above = capacity_bytes // record_bytes
         self._producer = producer
         self._keys = [key, keys.tails(key), keys.gaps(key), keys.meta(key)]
         self._inbox_prefix = keys.inbox(key, "")
@@ -100,13 +115,16 @@ class Writer:
         locks and connections must not be touched.  The parent keeps and
         ships the records it had buffered."""
         self._buffer: deque[bytes] = deque()
-        # Byte counters need no lock: the logging side alone writes _bytes_in,
-        # the writer thread alone _bytes_out; _bytes_shed and dropped change
-        # under _drop_lock (both sides drop, on a path that is rare).
-        self._bytes_in = 0
+        # submit() takes no lock (see RedisHandler.handle), so each logging
+        # thread counts what it adds in its own tally; the writer thread alone
+        # counts what it takes; drops change under _drop_lock.
+        self._local = threading.local()
+        self._tallies: list[_Tally] = []
+        self._retired = _Tally(None)
+        self._tally_lock = threading.Lock()
+        self._start_lock = threading.Lock()
         self._bytes_shed = 0
         self._bytes_out = 0
-        self.submitted = 0
         self.dropped = 0
         self.delivered = 0
         self._reported = 0
@@ -129,17 +147,21 @@ class Writer:
 
     def submit(self, data: bytes) -> None:
         """Buffer *data* for sending; never blocks, never raises for Redis."""
+        try:
+            tally = self._local.tally
+        except AttributeError:
+            tally = self._new_tally()
+        tally.records += 1
         if self._closed:
-            self.submitted += 1
             self._count_drops(1)
             return
+        tally.bytes += len(data)
         buffer = self._buffer
         buffer.append(data)
-        self.submitted += 1
-        self._bytes_in += len(data)
-        if (
-            len(buffer) > self.capacity
-            or self._bytes_in - self._bytes_shed - self._bytes_out > self.capacity_bytes
+        size = len(buffer)
+        # The byte count is only summed when the buffer could exceed it.
+        if size > self.capacity or (
+            size > self._bytes_checked_above and self.buffered_bytes > self.capacity_bytes
         ):
             self._shed()
         if not self._wake.is_set():
@@ -147,35 +169,66 @@ class Writer:
         if self._thread is None:
             self._start()
 
+    def _new_tally(self) -> _Tally:
+        tally = _Tally(threading.current_thread())
+        with self._tally_lock:
+            self._tallies.append(tally)
+        self._local.tally = tally
+        return tally
+
+    def _retire_tallies(self) -> None:
+        """Fold the tallies of finished threads into one (run by the writer)."""
+        with self._tally_lock:
+            live = []
+            for tally in self._tallies:
+                if tally.thread is not None and tally.thread.is_alive():
+                    live.append(tally)
+                else:
+                    self._retired.records += tally.records
+                    self._retired.bytes += tally.bytes
+            self._tallies = live
+
+    @property
+    def submitted(self) -> int:
+        """Records handed to submit() so far."""
+        return self._retired.records + sum(t.records for t in list(self._tallies))
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes of the records waiting in the buffer."""
+        added = self._retired.bytes + sum(t.bytes for t in list(self._tallies))
+        return added - self._bytes_shed - self._bytes_out
+
     def _shed(self) -> None:
         """Drop the oldest records until the buffer fits its bounds."""
-        with self._drop_lock:
-            self._shed_locked()
-
-    def _shed_locked(self) -> None:
         buffer = self._buffer
-        while len(buffer) > 1 and (
-            len(buffer) > self.capacity
-            or self._bytes_in - self._bytes_shed - self._bytes_out > self.capacity_bytes
-        ):
-            try:
-                old = buffer.popleft()
-            except IndexError:  # the writer emptied it meanwhile
-                return
-            self._count_drops(1)
-            self._bytes_shed += len(old)
+        with self._drop_lock:
+            while len(buffer) > 1 and (
+                len(buffer) > self.capacity or self.buffered_bytes > self.capacity_bytes
+            ):
+                try:
+                    old = buffer.popleft()
+                except IndexError:  # the writer emptied it meanwhile
+                    return
+                self._count_drops(1)
+                self._bytes_shed += len(old)
 
     def _start(self) -> None:
-        thread = threading.Thread(target=self._run, name=f"redislog-writer:{self.key}", daemon=True)
-        self._thread = thread
-        try:
-            thread.start()
-        except RuntimeError:
-            # Interpreter shutdown: no new threads.  Count what cannot be sent.
-            self._closed = True
-            stranded = len(self._buffer)
-            self._buffer.clear()
-            self._count_drops(stranded)
+        with self._start_lock:
+            if self._thread is not None:
+                return
+            thread = threading.Thread(
+                target=self._run, name=f"redislog-writer:{self.key}", daemon=True
+            )
+            self._thread = thread
+            try:
+                thread.start()
+            except RuntimeError:
+                # Interpreter shutdown: no new threads.  Count what cannot be sent.
+                self._closed = True
+                stranded = len(self._buffer)
+                self._buffer.clear()
+                self._count_drops(stranded)
 
     @property
     def pending(self) -> int:
@@ -235,7 +288,11 @@ class Writer:
     def _run(self) -> None:
         self.thread_id = threading.get_ident()
         attempt = 0
+        folded = time.monotonic()
         while True:
+            if len(self._tallies) > 1 and time.monotonic() - folded > 1.0:
+                self._retire_tallies()
+                folded = time.monotonic()
             self._wake.clear()
             batch = self._take()
             # Drops are reported even when no record follows them.

@@ -448,3 +448,35 @@ def test_records_from_the_writer_thread_are_not_shipped(shared_server: Server, k
     logging.getLogger("app.loop").warning("from the app")
     handler.flush()
     assert [r["msg"] for r in stored(shared_server.client(), key)] == ["from the app"]
+
+
+def test_handler_filters_still_apply(shared_server: Server, key: str) -> None:
+    """emit() runs without the handler lock, but filters still decide."""
+    handler = RedisHandler(url=shared_server.url, key=key)
+    handler.addFilter(lambda r: r.levelno >= logging.WARNING)
+    logger = attach(handler, "app.filtered")
+    logger.info("dropped by the filter")
+    logger.warning("kept")
+    handler.flush()
+    assert [r["msg"] for r in stored(shared_server.client(), key)] == ["kept"]
+    handler.close()
+
+
+def test_many_short_lived_threads_are_counted(shared_server: Server, key: str) -> None:
+    """Counts stay exact when the threads that logged are gone."""
+    handler = RedisHandler(url=shared_server.url, key=key)
+    logger = attach(handler, "app.threads")
+    for batch in range(5):
+        threads = [
+            threading.Thread(target=logger.info, args=("t %d", batch * 20 + i)) for i in range(20)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    handler.flush()
+    handler._writer._retire_tallies()
+    assert handler.stats == {"submitted": 100, "delivered": 100, "dropped": 0, "pending": 0}
+    assert len(handler._writer._tallies) == 0
+    assert shared_server.client().llen(key) == 100
+    handler.close()

@@ -101,6 +101,7 @@ def test_promises_hold_under_random_faults(steps: list[tuple[str, int]]) -> None
         where="model",
         capacity=CAPACITY,
         capacity_bytes=10**6,
+        record_bytes=1024,
         producer=producer,
     )
     seq = 0
