@@ -13,44 +13,60 @@ _CHUNK = 1000
 
 # KEYS: log, tails, gaps, meta
 # ARGV: maxlen, inbox cap, inbox key prefix, record...
+# Scripts are not rolled back on error, so the one write that must be all or
+# nothing comes first: if pushing to the log list fails (out of memory, wrong
+# type, no permission), nothing was written.  Everything after it is allowed
+# to fail without stopping the rest; those errors are returned as a list.
 PUSH = f"""
 local maxlen = tonumber(ARGV[1])
 local cap = tonumber(ARGV[2])
 local n = #ARGV
-local function push(key)
+local problems = {{}}
+local function try(...)
+  local reply = redis.pcall(...)
+  if type(reply) == 'table' and reply.err then
+    problems[#problems + 1] = reply.err
+    return nil
+  end
+  return reply
+end
+local function push(call, key)
   local len = 0
   for i = 4, n, {_CHUNK} do
-    len = redis.call('LPUSH', key, unpack(ARGV, i, math.min(i + {_CHUNK - 1}, n)))
+    len = call('LPUSH', key, unpack(ARGV, i, math.min(i + {_CHUNK - 1}, n)))
+    if not len then
+      return nil
+    end
   end
   return len
 end
-push(KEYS[1])
-redis.call('LTRIM', KEYS[1], 0, maxlen - 1)
-redis.call('HSET', KEYS[4], 'maxlen', maxlen)
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  return 0
+push(redis.call, KEYS[1])
+try('LTRIM', KEYS[1], 0, maxlen - 1)
+try('HSET', KEYS[4], 'maxlen', maxlen)
+if try('EXISTS', KEYS[2]) ~= 1 then
+  return problems
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)
+local dead = try('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. now) or {{}}
 for _, id in ipairs(dead) do
-  redis.call('DEL', ARGV[3] .. id)
-  redis.call('HDEL', KEYS[3], id)
+  try('DEL', ARGV[3] .. id)
+  try('HDEL', KEYS[3], id)
 end
 if #dead > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)
+  try('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)
 end
-local live = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+local live = try('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES') or {{}}
 for j = 1, #live, 2 do
   local box = ARGV[3] .. live[j]
-  local len = push(box)
-  if len > cap then
-    redis.call('LTRIM', box, 0, cap - 1)
-    redis.call('HINCRBY', KEYS[3], live[j], len - cap)
+  local len = push(try, box)
+  if len and len > cap then
+    try('LTRIM', box, 0, cap - 1)
+    try('HINCRBY', KEYS[3], live[j], len - cap)
   end
-  redis.call('PEXPIREAT', box, live[j + 1])
+  try('PEXPIREAT', box, live[j + 1])
 end
-return #live / 2
+return problems
 """
 
 # KEYS: log, tails

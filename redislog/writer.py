@@ -36,6 +36,7 @@ BATCH_BYTES = 4 * 1024 * 1024
 INBOX_CAP = 10_000
 BACKOFF_BASE = 0.05
 BACKOFF_CAP = 2.0
+_MAX_PENDING_MARKERS = 16
 
 # Server replies that clear up by themselves: memory, failover, loading.
 _RETRYABLE_REPLIES = {"OOM", "READONLY", "LOADING", "BUSY", "MASTERDOWN",
@@ -128,7 +129,7 @@ class Writer:
         self.dropped = 0
         self.delivered = 0
         self._reported = 0
-        self._pending_markers: list[bytes] = []
+        self._pending_markers: list[tuple[int, float, bytes]] = []
         self._first_drop = 0.0
         self._drop_lock = threading.RLock()
         self._wake = threading.Event()
@@ -142,6 +143,7 @@ class Writer:
         self._script: Any = None
         self._registered = False
         self._failing = False
+        self._warned: set[str] = set()
 
     # -- the logging thread's side -------------------------------------------
 
@@ -351,15 +353,24 @@ class Writer:
         dropped = self.dropped
         unreported = dropped - self._reported
         if unreported > 0:
+            pending = self._pending_markers
+            since = self._first_drop
+            if len(pending) >= _MAX_PENDING_MARKERS:
+                # Redis refuses for good (wrong type, no permission): merge
+                # rather than grow.  If one of these had landed after all, its
+                # drops are counted twice: over-reported, never hidden.
+                unreported += sum(count for count, _, _ in pending)
+                since = min(first for _, first, _ in pending)
+                pending.clear()
             entry = record.marker(
                 unreported,
-                self._first_drop,
+                since,
                 "buffer full or records refused by Redis",
                 self._producer.next_id(),
             )
-            self._pending_markers.append(serialize.dumps(entry))
+            pending.append((unreported, since, serialize.dumps(entry)))
             self._reported = dropped
-        return self._pending_markers
+        return [data for _, _, data in self._pending_markers]
 
     def _send(self, batch: list[bytes]) -> None:
         client = self._client
@@ -368,14 +379,28 @@ class Writer:
             self._script = client.register_script(scripts.PUSH)
             self._registered = False
         if not self._registered:
-            client.sadd(keys.INDEX, self.key)
+            try:
+                client.sadd(keys.INDEX, self.key)
+            except redis.exceptions.NoPermissionError as exc:
+                # The index only helps viewers list logs; never lose records over it.
+                _say(f"cannot add {self.key!r} to the index {keys.INDEX!r}: {_describe(exc)}")
             self._registered = True
         # The newest record must end at the head: LPUSH in submission order.
-        self._script(
+        problems = self._script(
             keys=self._keys,
             args=[self.maxlen, INBOX_CAP, self._inbox_prefix, *batch],
             client=client,
         )
+        for problem in problems or ():
+            text = (
+                problem.decode("utf-8", "replace") if isinstance(problem, bytes) else str(problem)
+            )
+            if text not in self._warned and len(self._warned) < 16:
+                self._warned.add(text)
+                _say(
+                    f"records reached {self.key!r} but trimming or feeding live tails "
+                    f"failed: {' '.join(text.split())}"
+                )
 
     def _outage(self, exc: BaseException, retrying: bool) -> None:
         self._registered = False

@@ -90,6 +90,8 @@ class Server:
             try:
                 redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1).ping()
                 return self
+            except redis.AuthenticationError:
+                return self  # up, and asking for a password
             except redis.BusyLoadingError:
                 pass
             except redis.ConnectionError:

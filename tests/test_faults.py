@@ -181,3 +181,128 @@ def test_stalled_connection_does_not_block_exit(proxy: Proxy, key: str) -> None:
     handler.close()
     assert time.monotonic() - t0 < 3
     print(f"stall: {p99(durations)}")
+
+
+def test_read_only_replica_then_promoted(
+    server_factory: Callable[..., Server], key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Writes refused by a replica (READONLY) are retried and land once it is promoted."""
+    primary = server_factory()
+    replica = server_factory("--replicaof", "127.0.0.1", str(primary.port))
+    handler = RedisHandler(url=replica.url, key=key)
+    logger = attach(handler, "fault.replica")
+    for i in range(500):
+        logger.info("to the replica", extra={"i": i})
+    time.sleep(0.3)
+    assert handler.stats["delivered"] == 0
+    replica.client().execute_command("REPLICAOF", "NO", "ONE")
+    handler.flush(15)
+    assert [r["i"] for r in stored(replica.client(), key)] == list(range(500))
+    handler.close()
+    err = capsys.readouterr().err
+    assert err.count("redislog:") == 1
+    assert "ReadOnlyError" in err
+
+
+def test_wrong_password_buffers_then_drops_with_counts(
+    server_factory: Callable[..., Server], key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = server_factory("--requirepass", "right")
+    url = f"redis://:hunter2@127.0.0.1:{server.port}/0"
+    handler = RedisHandler(url=url, key=key, buffer_records=50, flush_timeout=0.5)
+    logger = attach(handler, "fault.auth")
+    for i in range(200):
+        logger.info("denied", extra={"i": i})
+    time.sleep(0.2)
+    assert handler.stats["dropped"] == 150
+    handler.close()
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.count("redislog:") == 2, err
+    assert "hunter2" not in err, "the password must not be shown"
+    assert "gave up on 50 unsent log records" in err
+
+
+def test_acl_user_that_may_not_push(
+    server_factory: Callable[..., Server], key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A user that may not LPUSH: one clear line, records counted as dropped, no retry storm."""
+    server = server_factory()
+    server.client().execute_command("ACL", "SETUSER", "app", "on", ">pw", "~*", "+@all", "-lpush")
+    handler = RedisHandler(url=f"redis://app:pw@127.0.0.1:{server.port}/0", key=key)
+    logger = attach(handler, "fault.acl")
+    for i in range(100):
+        logger.info("refused", extra={"i": i})
+    handler.flush(5)
+    assert handler.stats["dropped"] == 100
+    assert server.client().llen(key) == 0
+    time.sleep(0.5)
+    calls = server.client().info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+    assert calls < 20, f"{calls} attempts: a retry storm"
+    handler.close()
+    err = capsys.readouterr().err
+    assert err.count("redislog:") == 1, err
+    assert "can't run this command" in err or "NOPERM" in err
+
+
+def test_acl_user_that_may_not_trim(
+    server_factory: Callable[..., Server], key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A user that may push but not LTRIM: records land, one line says the list is not capped."""
+    server = server_factory()
+    server.client().execute_command("ACL", "SETUSER", "app", "on", ">pw", "~*", "+@all", "-ltrim")
+    handler = RedisHandler(url=f"redis://app:pw@127.0.0.1:{server.port}/0", key=key, maxlen=10)
+    logger = attach(handler, "fault.acl")
+    for i in range(100):
+        logger.info("kept", extra={"i": i})
+        if i % 10 == 0:
+            handler.flush()
+    handler.flush(5)
+    assert handler.stats == {"submitted": 100, "delivered": 100, "dropped": 0, "pending": 0}
+    assert server.client().llen(key) == 100
+    handler.close()
+    err = capsys.readouterr().err
+    assert err.count("redislog:") == 1, err
+    assert "trimming or feeding live tails failed" in err
+
+
+def test_evicting_policy_keeps_the_handler_working(
+    server_factory: Callable[..., Server], key: str
+) -> None:
+    """allkeys-lru may delete the whole list; the handler recreates it and carries on."""
+    server = server_factory("--maxmemory", "2mb", "--maxmemory-policy", "allkeys-lru")
+    handler = RedisHandler(url=server.url, key=key)
+    logger = attach(handler, "fault.evict")
+    for i in range(20_000):
+        logger.info("evictable", extra={"i": i, "pad": "x" * 200})
+    handler.flush(20)
+    assert handler.stats["delivered"] == 20_000
+    logger.info("still here", extra={"i": 20_000})
+    handler.flush(5)
+    assert stored(server.client(), key)[-1]["i"] == 20_000
+    handler.close()
+
+
+def test_memory_stays_bounded_during_an_outage(
+    server_factory: Callable[..., Server], key: str
+) -> None:
+    """However long the outage, the buffer never holds more than its byte bound."""
+    server = server_factory(start=False)
+    bound = 256 * 1024
+    handler = RedisHandler(url=server.url, key=key, buffer_bytes=bound, max_record_bytes=4096)
+    logger = attach(handler, "fault.memory")
+    writer = handler._writer
+    peak = 0
+    for i in range(50_000):
+        logger.info("outage", extra={"i": i, "pad": "y" * (i % 700)})
+        peak = max(peak, writer.buffered_bytes)
+    assert peak <= bound + 4096
+    stats = handler.stats
+    assert stats["submitted"] == 50_000
+    assert stats["dropped"] + stats["pending"] == 50_000
+    server.start()
+    handler.flush(15)
+    records = stored(server.client(), key)
+    reported = sum(r.get("dropped", 0) for r in records)
+    assert reported + sum("i" in r for r in records) == 50_000
+    handler.close()
