@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install test lint fmt type check demo bench clean
+.PHONY: help install test lint fmt type check demo bench soak clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,10 @@ demo: $(STAMP)  ## log a few records into the embedded Redis and view them
 
 bench: $(STAMP)  ## write-path benchmark against a private redis-server
 	$(BIN)/python -m bench
+
+MINUTES ?= 5
+soak: $(STAMP)  ## log from several processes for MINUTES while faults hit Redis
+	$(BIN)/python -m bench.soak --minutes $(MINUTES)
 
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -71,9 +71,16 @@ class Proxy:
 
     def close(self) -> None:
         self.refuse()
+        self._call(self._cancel_tasks())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()
+
+    async def _cancel_tasks(self) -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _close(self, server: asyncio.Server) -> None:
         server.close()
