@@ -18,6 +18,7 @@ logs about itself can recurse.
 from __future__ import annotations
 
 import os
+import queue
 import random
 import sys
 import threading
@@ -122,8 +123,9 @@ class Writer:
         self._local = threading.local()
         self._tallies: list[_Tally] = []
         self._retired = _Tally(None)
-        self._tally_lock = threading.Lock()
-        self._start_lock = threading.Lock()
+        # Reentrant, like _drop_lock: a signal handler may log while held.
+        self._tally_lock = threading.RLock()
+        self._start_lock = threading.RLock()
         self._bytes_shed = 0
         self._bytes_out = 0
         self.dropped = 0
@@ -132,7 +134,11 @@ class Writer:
         self._pending_markers: list[tuple[int, float, bytes]] = []
         self._first_drop = 0.0
         self._drop_lock = threading.RLock()
-        self._wake = threading.Event()
+        # Wake-ups go through a SimpleQueue, whose put() is reentrant: a
+        # signal handler or __del__ that logs inside submit() cannot deadlock
+        # on it, as it could on an Event's lock.
+        self._wakeups: queue.SimpleQueue[None] = queue.SimpleQueue()
+        self._idle = False
         self._stop = threading.Event()
         self._progress = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
@@ -166,8 +172,8 @@ class Writer:
             size > self._bytes_checked_above and self.buffered_bytes > self.capacity_bytes
         ):
             self._shed()
-        if not self._wake.is_set():
-            self._wake.set()
+        if self._idle:
+            self._wake()
         if self._thread is None:
             self._start()
 
@@ -222,6 +228,8 @@ class Writer:
             thread = threading.Thread(
                 target=self._run, name=f"redislog-writer:{self.key}", daemon=True
             )
+            if self._thread is not None:  # a reentrant call started one meanwhile
+                return
             self._thread = thread
             try:
                 thread.start()
@@ -249,7 +257,7 @@ class Writer:
                 if remaining <= 0:
                     self._stalled_at = self.delivered
                     return False
-                self._wake.set()
+                self._wake()
                 self._progress.wait(min(remaining, 0.1))
         return True
 
@@ -263,7 +271,7 @@ class Writer:
         flushed = self.flush(0.0 if stalled else timeout)
         self._closed = True
         self._stop.set()
-        self._wake.set()
+        self._wake()
         left = self.pending
         if not flushed and left > 0:
             _say(
@@ -295,14 +303,13 @@ class Writer:
             if len(self._tallies) > 1 and time.monotonic() - folded > 1.0:
                 self._retire_tallies()
                 folded = time.monotonic()
-            self._wake.clear()
             batch = self._take()
             # Drops are reported even when no record follows them.
             markers = self._markers()
             if not batch and not markers:
                 if self._closed:
                     return
-                self._wake.wait(1.0)
+                self._sleep()
                 continue
             try:
                 self._send([*markers, *batch])
@@ -322,7 +329,7 @@ class Writer:
                 self._shed()
                 attempt += 1
                 delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 16))
-                # Waits on _stop, not _wake: every new record sets _wake.
+                # Waits on _stop, not the wake-ups: every new record sends one.
                 if self._stop.wait(random.uniform(delay / 2, delay)):
                     return
                 continue
@@ -331,6 +338,21 @@ class Writer:
             self._failing = False
             self.delivered += len(batch)
             self._notify()
+
+    def _wake(self) -> None:
+        self._idle = False
+        self._wakeups.put(None)
+
+    def _sleep(self) -> None:
+        """Wait for a wake-up (or a second, to fold tallies and check closing)."""
+        self._idle = True
+        # A record appended before _idle was visible sent no wake-up: look again.
+        if not self._buffer:
+            try:
+                self._wakeups.get(timeout=1.0)
+            except queue.Empty:
+                pass
+        self._idle = False
 
     def _count_drops(self, count: int) -> None:
         # Both threads drop (overflow here, refusals there): guard the counter.

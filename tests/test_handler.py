@@ -480,3 +480,48 @@ def test_many_short_lived_threads_are_counted(shared_server: Server, key: str) -
     assert len(handler._writer._tallies) == 0
     assert shared_server.client().llen(key) == 100
     handler.close()
+
+
+def test_logging_from_signal_handlers_and_finalizers_never_deadlocks(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """Re-entrant log calls (a signal handler, a __del__) interrupting a log call."""
+    result = run_script(
+        """
+        import gc, logging, signal, sys, time
+        from redislog import RedisHandler
+        handler = RedisHandler(url=sys.argv[1], key=sys.argv[2], maxlen=10**6)
+        log = logging.getLogger("reentrant")
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        fired = 0
+        def on_alarm(signum, frame):
+            global fired
+            fired += 1
+            log.info("from the signal handler")
+        class Noisy:
+            def __del__(self):
+                log.info("from a finalizer")
+        signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
+        count = 0
+        end = time.monotonic() + 2
+        while time.monotonic() < end:
+            log.info("main %d", count)
+            a = Noisy(); a.cycle = a; del a
+            count += 1
+            if count % 1000 == 0:
+                gc.collect()
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        handler.flush(10)
+        print(count, fired, handler.stats["delivered"], handler.stats["submitted"])
+        """,
+        redis_url,
+        key,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    count, fired, delivered, submitted = map(int, result.stdout.split())
+    assert fired > 100
+    assert delivered == submitted >= 2 * count + fired - 1000
+    assert client.llen(key) == delivered
