@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import logging.config
 import threading
@@ -287,8 +288,14 @@ def test_fork_child_records_arrive(redis_url: str, client: redis.Redis, key: str
             while not stop.is_set():
                 log.info("parent busy", extra={"who": "busy", "i": i})
                 i += 1
+        def flushing():
+            # And a flush in progress: the child must not inherit its locks.
+            while not stop.is_set():
+                handler.flush(1)
         t = threading.Thread(target=busy)
         t.start()
+        f = threading.Thread(target=flushing)
+        f.start()
         pid = os.fork()
         if pid == 0:
             for i in range(1000):
@@ -298,6 +305,7 @@ def test_fork_child_records_arrive(redis_url: str, client: redis.Redis, key: str
         _, status = os.waitpid(pid, 0)
         stop.set()
         t.join()
+        f.join()
         log.info("parent done", extra={"who": "parent"})
         print(os.waitstatus_to_exitcode(status))
         """,
@@ -527,3 +535,40 @@ def test_logging_from_signal_handlers_and_finalizers_never_deadlocks(
     assert fired > 100
     assert delivered == submitted >= 2 * count + fired - 1000
     assert client.llen(key) == delivered
+
+
+def test_asyncio_loop_keeps_running_while_redis_is_frozen(
+    server_factory: Callable[..., Server], key: str
+) -> None:
+    """Logging inside a running event loop never stalls it, even with Redis frozen."""
+    server = server_factory()
+    handler = RedisHandler(url=server.url, key=key, socket_timeout=0.5)
+    logger = attach(handler, "app.async")
+    lags: list[float] = []
+
+    async def ticker(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            await asyncio.sleep(0.001)
+            lags.append(time.perf_counter() - t0 - 0.001)
+
+    async def app() -> None:
+        stop = asyncio.Event()
+        tick = asyncio.create_task(ticker(stop))
+        for i in range(5_000):
+            logger.info("request %d", i, extra={"i": i})
+            if i % 50 == 0:
+                await asyncio.sleep(0)
+        stop.set()
+        await tick
+
+    server.freeze()
+    try:
+        asyncio.run(app())
+    finally:
+        server.thaw()
+    handler.flush(15)
+    assert [r["i"] for r in stored(server.client(), key)] == list(range(5_000))
+    handler.close()
+    lags.sort()
+    print(f"loop lag p99 {lags[int(len(lags) * 0.99)] * 1e3:.2f} ms over {len(lags)} ticks")
