@@ -13,6 +13,9 @@ touch them all atomically:
 - ``{logs:billing}:gaps``: hash of tail id -> records trimmed from that tail's
   inbox because the tail read too slowly.
 - ``{logs:billing}:meta``: hash with the list's ``maxlen``.
+- ``{logs:billing}:seen:<producer>``: the sequence number of the last batch
+  that producer's writer stored, so a batch sent again after a lost reply is
+  not stored twice.  Expires a day after the producer's last write.
 
 If the log key already has a hash tag (``logs:{billing}``), suffixes are appended
 to it unchanged (``logs:{billing}:tails``), which keeps the same slot.
@@ -60,6 +63,11 @@ def gaps(key: str) -> str:
 def meta(key: str) -> str:
     """The hash describing *key* (its ``maxlen``)."""
     return derived(key, "meta")
+
+
+def seen(key: str, producer: str) -> str:
+    """The last batch number *producer* stored in *key*."""
+    return derived(key, f"seen:{producer}")
 
 
 def check(key: str) -> str:

@@ -11,16 +11,23 @@ from __future__ import annotations
 # thousand values on the C stack.
 _CHUNK = 1000
 
-# KEYS: log, tails, gaps, meta
-# ARGV: maxlen, inbox cap, inbox key prefix, record...
+# KEYS: log, tails, gaps, meta, seen
+# ARGV: maxlen, inbox cap, inbox key prefix, batch number, record...
 # Scripts are not rolled back on error, so the one write that must be all or
 # nothing comes first: if pushing to the log list fails (out of memory, wrong
 # type, no permission), nothing was written.  Everything after it is allowed
 # to fail without stopping the rest; those errors are returned as a list.
+# A batch numbered at or below the producer's last stored one was stored
+# already (its reply was lost): it is skipped, so a retry never duplicates.
 PUSH = f"""
 local maxlen = tonumber(ARGV[1])
 local cap = tonumber(ARGV[2])
+local batch = tonumber(ARGV[4])
 local n = #ARGV
+local last = redis.call('GET', KEYS[5])
+if last and tonumber(last) >= batch then
+  return {{}}
+end
 local problems = {{}}
 local function try(...)
   local reply = redis.pcall(...)
@@ -32,7 +39,7 @@ local function try(...)
 end
 local function push(call, key)
   local len = 0
-  for i = 4, n, {_CHUNK} do
+  for i = 5, n, {_CHUNK} do
     len = call('LPUSH', key, unpack(ARGV, i, math.min(i + {_CHUNK - 1}, n)))
     if not len then
       return nil
@@ -41,6 +48,7 @@ local function push(call, key)
   return len
 end
 push(redis.call, KEYS[1])
+try('SET', KEYS[5], batch, 'EX', 86400)
 try('LTRIM', KEYS[1], 0, maxlen - 1)
 try('HSET', KEYS[4], 'maxlen', maxlen)
 if try('EXISTS', KEYS[2]) ~= 1 then

@@ -131,6 +131,7 @@ class Writer:
         self.dropped = 0
         self.delivered = 0
         self._reported = 0
+        self._batch_seq = 0
         self._pending_markers: list[tuple[int, float, bytes]] = []
         self._first_drop = 0.0
         self._drop_lock = threading.RLock()
@@ -299,42 +300,60 @@ class Writer:
         self.thread_id = threading.get_ident()
         attempt = 0
         folded = time.monotonic()
+        # A batch whose write may have landed (the reply was lost) is sent
+        # again exactly, under the same sequence number: the push script
+        # skips a batch it has already applied, so a retry never stores
+        # records twice.
+        retained: tuple[int, list[bytes], list[bytes]] | None = None
         while True:
             if len(self._tallies) > 1 and time.monotonic() - folded > 1.0:
                 self._retire_tallies()
                 folded = time.monotonic()
-            batch = self._take()
-            # Drops are reported even when no record follows them.
-            markers = self._markers()
-            if not batch and not markers:
-                if self._closed:
-                    return
-                self._sleep()
-                continue
+            if retained is None:
+                batch = self._take()
+                # Drops are reported even when no record follows them.
+                markers = self._markers()
+                if not batch and not markers:
+                    if self._closed:
+                        return
+                    self._sleep()
+                    continue
+                self._batch_seq += 1
+                seq = self._batch_seq
+            else:
+                seq, markers, batch = retained
             try:
-                self._send([*markers, *batch])
+                self._send(seq, [*markers, *batch])
             except Exception as exc:  # noqa: BLE001 - the writer must survive anything
                 retrying = _retryable(exc)
                 self._outage(exc, retrying)
+                retained = None
                 if not retrying and batch:
                     # Refused for good (wrong type, no permission): count the
                     # batch as dropped; a marker reports it once writes succeed.
                     self._count_drops(len(batch))
                     self._notify()
                     continue
-                # Back to the front of the buffer: the overflow policy (keep
-                # the newest) then covers these records too.
-                self._buffer.extendleft(reversed(batch))
-                self._bytes_out -= sum(map(len, batch))
-                self._shed()
+                if retrying and _ambiguous(exc):
+                    retained = (seq, markers, batch)
+                else:
+                    # Refused (out of memory, read-only): nothing landed.  Back
+                    # to the front of the buffer, where the overflow policy
+                    # (keep the newest) covers these records too.
+                    self._buffer.extendleft(reversed(batch))
+                    self._bytes_out -= sum(map(len, batch))
+                    self._shed()
                 attempt += 1
                 delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 16))
                 # Waits on _stop, not the wake-ups: every new record sends one.
                 if self._stop.wait(random.uniform(delay / 2, delay)):
                     return
                 continue
+            retained = None
             attempt = 0
-            self._pending_markers = []
+            if markers:
+                sent = {id(m) for m in markers}
+                self._pending_markers = [m for m in self._pending_markers if id(m[2]) not in sent]
             self._failing = False
             self.delivered += len(batch)
             self._notify()
@@ -394,7 +413,7 @@ class Writer:
             self._reported = dropped
         return [data for _, _, data in self._pending_markers]
 
-    def _send(self, batch: list[bytes]) -> None:
+    def _send(self, seq: int, batch: list[bytes]) -> None:
         client = self._client
         if client is None:
             client = self._client = self._connect()
@@ -409,8 +428,8 @@ class Writer:
             self._registered = True
         # The newest record must end at the head: LPUSH in submission order.
         problems = self._script(
-            keys=self._keys,
-            args=[self.maxlen, INBOX_CAP, self._inbox_prefix, *batch],
+            keys=[*self._keys, keys.seen(self.key, self._producer.token)],
+            args=[self.maxlen, INBOX_CAP, self._inbox_prefix, seq, *batch],
             client=client,
         )
         for problem in problems or ():
@@ -447,6 +466,13 @@ def _retryable(exc: BaseException) -> bool:
     # Anything unexpected (the embedded server failing to start...) is retried:
     # records are never thrown away for a fault that might pass.
     return not isinstance(exc, redis.RedisError)
+
+
+def _ambiguous(exc: BaseException) -> bool:
+    """True if the write may have reached Redis before *exc* (a lost reply)."""
+    if isinstance(exc, (redis.exceptions.BusyLoadingError, redis.AuthenticationError)):
+        return False  # replies: the server refused the command
+    return isinstance(exc, (redis.ConnectionError, redis.TimeoutError, OSError))
 
 
 def _describe(exc: BaseException) -> str:
