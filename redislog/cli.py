@@ -1,15 +1,31 @@
-"""The ``redislog`` command line."""
+"""The ``redislog`` command line: ``tail``, ``search``, ``ls`` and ``info``.
+
+Thin glue: options are parsed here, records are read by ``reader``, filtered
+by ``filters`` and written by ``render``.  Data goes to stdout; notices
+(which server, reconnecting, records missed) go to stderr, one line each,
+with every data-derived character escaped.  Usage errors exit with 2, other
+failures with 1 (``search`` also exits with 1 when nothing matched, as grep
+does), Ctrl-C with 130.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
+import signal
 import sys
+import time
+from collections.abc import Iterator
+from types import FrameType
 from typing import Annotated, NoReturn
+from urllib.parse import urlsplit
 
 import redis
 import typer
 
-from redislog import connection, embedded, keys
+from redislog import __version__, connection, embedded, filters, keys, reader, render
+from redislog.entry import Entry, decode
 
 app = typer.Typer(
     name="redislog",
@@ -19,25 +35,167 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+_FILTERS = "Filters"
+_OUTPUT = "Output"
 
 UrlOption = Annotated[
     str | None,
     typer.Option(
         "--url",
+        metavar="URL",
         help="Redis URL [default: $REDISLOG_URL, $REDIS_URL, else the embedded server]",
         show_default=False,
+    ),
+]
+KeysArgument = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Log keys, or globs over the known log keys [default: all of them]",
+        show_default=False,
+        metavar="KEY",
+    ),
+]
+LevelOption = Annotated[
+    str | None,
+    typer.Option(
+        "-p",
+        "--level",
+        metavar="LEVEL",
+        help="Only this level and worse (error), or a range (info..error)",
+        rich_help_panel=_FILTERS,
+    ),
+]
+LoggerOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-l",
+        "--logger",
+        metavar="NAME",
+        help="Only this logger and its children (repeat for several)",
+        rich_help_panel=_FILTERS,
+        show_default=False,
+    ),
+]
+GrepOption = Annotated[
+    str | None,
+    typer.Option(
+        "-g",
+        "--grep",
+        metavar="REGEX",
+        help="Only messages matching this regex (ignores case if all lower-case)",
+        rich_help_panel=_FILTERS,
+    ),
+]
+ExcludeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-e",
+        "--exclude",
+        metavar="REGEX",
+        help="Drop messages matching this regex (repeatable)",
+        rich_help_panel=_FILTERS,
+        show_default=False,
+    ),
+]
+CaseOption = Annotated[
+    bool,
+    typer.Option(
+        "--case-sensitive",
+        help="Match --grep and --exclude case-sensitively",
+        rich_help_panel=_FILTERS,
+    ),
+]
+FieldOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-k",
+        "--field",
+        metavar="COND",
+        help=(
+            "Field condition: key=v, key!=v, key~regex, key>n, key>=n, key<n, "
+            "key<=n, key (present), !key (absent); a.b for nested keys (repeatable)"
+        ),
+        rich_help_panel=_FILTERS,
+        show_default=False,
+    ),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "-S",
+        "--since",
+        metavar="WHEN",
+        help="Only records from then on: 10m, 2h, 1d, ISO 8601, today, yesterday",
+        rich_help_panel=_FILTERS,
+    ),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option(
+        "-U",
+        "--until",
+        metavar="WHEN",
+        help="Only records until then (as --since)",
+        rich_help_panel=_FILTERS,
+    ),
+]
+OutputOption = Annotated[
+    str,
+    typer.Option(
+        "-o",
+        "--output",
+        metavar="MODE",
+        help="pretty, json (alias jsonl), logfmt or cat (alias raw)",
+        rich_help_panel=_OUTPUT,
+    ),
+]
+ColorOption = Annotated[
+    str,
+    typer.Option(
+        "--color",
+        metavar="WHEN",
+        help="auto, always or never (auto honors NO_COLOR and FORCE_COLOR)",
+        rich_help_panel=_OUTPUT,
+    ),
+]
+NoColorOption = Annotated[
+    bool, typer.Option("--no-color", help="Same as --color never", rich_help_panel=_OUTPUT)
+]
+UtcOption = Annotated[
+    bool, typer.Option("--utc", help="Show times in UTC", rich_help_panel=_OUTPUT)
+]
+FullOption = Annotated[
+    bool,
+    typer.Option("--full", help="Never shorten long values on screen", rich_help_panel=_OUTPUT),
+]
+SingleLineOption = Annotated[
+    bool,
+    typer.Option(
+        "--single-line",
+        help="One line per record: newlines shown as \\n, tracebacks as fields",
+        rich_help_panel=_OUTPUT,
+    ),
+]
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "-q", "--quiet", help="No notices on stderr (errors still show)", rich_help_panel=_OUTPUT
     ),
 ]
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one line on stderr and exit with *code*."""
-    sys.stderr.write(f"redislog: {message}\n")
+    sys.stderr.write(f"redislog: {render.escape(message, newlines=True)}\n")
     raise typer.Exit(code)
 
 
-def open_client(url: str | None, *, socket_timeout: float = 5.0) -> tuple[redis.Redis, connection.Target]:
+def open_client(
+    url: str | None, *, socket_timeout: float = 5.0
+) -> tuple[redis.Redis, connection.Target]:
     """Connect and check the server answers; exit with one line if not."""
     try:
         target = connection.resolve(url)
@@ -56,6 +214,398 @@ def _reason(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+def _version(value: bool) -> None:
+    if value:
+        print(f"redislog {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """View logs that redislog ships to Redis."""
+
+
+# -- shared glue ----------------------------------------------------------------
+
+
+class _Notices:
+    """One-line notices on stderr, escaped; silent with --quiet."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self._progress = False
+
+    def __call__(self, message: str) -> None:
+        if self.quiet:
+            return
+        self.clear()
+        sys.stderr.write(f"redislog: {render.escape(message, newlines=True)}\n")
+        sys.stderr.flush()
+
+    def progress(self, message: str) -> None:
+        """Overwrite the last progress line (terminal only)."""
+        if self.quiet:
+            return
+        sys.stderr.write(f"\r\x1b[Kredislog: {render.escape(message, newlines=True)}")
+        sys.stderr.flush()
+        self._progress = True
+
+    def clear(self) -> None:
+        if self._progress:
+            self._progress = False
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _query(
+    level: str | None,
+    loggers: list[str] | None,
+    grep: str | None,
+    fields: list[str] | None,
+    since: str | None,
+    until: str | None,
+    exclude: list[str] | None,
+    case_sensitive: bool,
+) -> filters.Query:
+    try:
+        return filters.parse_query(
+            level,
+            loggers or (),
+            grep,
+            fields or (),
+            since,
+            until,
+            case_sensitive=True if case_sensitive else None,
+            exclude=exclude or (),
+        )
+    except filters.FilterError as exc:
+        fail(str(exc), 2)
+
+
+def _renderer(
+    output: str, color: str, no_color: bool, utc: bool, full: bool, single_line: bool
+) -> render.Renderer:
+    try:
+        return render.Renderer(
+            output,
+            color="never" if no_color else color,
+            utc=utc,
+            full=full,
+            file=sys.stdout,
+            single_line=single_line,
+        )
+    except ValueError as exc:
+        fail(str(exc), 2)
+
+
+def _count(option: str, text: str) -> int | None:
+    """A count option: a number >= 0, or ``all`` (None)."""
+    word = text.strip().lower()
+    if word == "all":
+        return None
+    try:
+        value = int(word)
+    except ValueError:
+        fail(f"bad {option} {text!r}: use a number or all", 2)
+    if value < 0:
+        fail(f"bad {option} {text!r}: use a number or all", 2)
+    return value
+
+
+def _connector(target: connection.Target) -> reader.Connect:
+    def connect(timeout: float) -> redis.Redis:
+        return connection.connect(target, socket_timeout=timeout)
+
+    return connect
+
+
+def _resolve(client: redis.Redis, patterns: list[str] | None, notices: _Notices) -> list[str]:
+    try:
+        return reader.resolve(client, patterns or (), notices)
+    except reader.ReaderError as exc:
+        fail(str(exc))
+    except redis.RedisError as exc:
+        fail(f"cannot list log keys: {_reason(exc)}")
+
+
+def _announce(notices: _Notices, doing: str, names: list[str], target: connection.Target) -> None:
+    """Say which server is in use: an app and a viewer must not silently differ."""
+    shown = ", ".join(names[:3])
+    if len(names) > 3:
+        shown += f" and {len(names) - 3} more"
+    verb, _, preposition = doing.partition(" ")
+    notices(f"{verb} {shown} {preposition} {target.describe()}")
+
+
+def _local(target: connection.Target) -> bool:
+    """Whether the server runs on this machine (cheap to read whole windows from)."""
+    parts = urlsplit(target.url)
+    return parts.scheme == "unix" or parts.hostname in (None, "", "localhost", "127.0.0.1", "::1")
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise typer.Exit(128 + signum)
+
+
+@contextlib.contextmanager
+def _output_guard() -> Iterator[None]:
+    """End quietly when stdout is closed (``| head``)."""
+    try:
+        yield
+    except BrokenPipeError:
+        _silence_stdout()
+        raise typer.Exit(0) from None
+
+
+# -- commands --------------------------------------------------------------------
+
+
+@app.command()
+def tail(
+    names: KeysArgument = None,
+    lines: Annotated[
+        str | None,
+        typer.Option(
+            "-n",
+            "--lines",
+            metavar="N|all",
+            help="Show the newest N matching records first, or all [default: 10]",
+            show_default=False,
+        ),
+    ] = None,
+    no_follow: Annotated[
+        bool, typer.Option("--no-follow", help="Stop after the newest records")
+    ] = False,
+    consume: Annotated[
+        bool,
+        typer.Option(
+            "--consume",
+            help=(
+                "Pop the records off the list, oldest first: each goes to exactly "
+                "one consumer and is gone from the list"
+            ),
+        ),
+    ] = False,
+    level: LevelOption = None,
+    logger: LoggerOption = None,
+    grep: GrepOption = None,
+    exclude: ExcludeOption = None,
+    case_sensitive: CaseOption = False,
+    field: FieldOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    output: OutputOption = "pretty",
+    color: ColorOption = "auto",
+    no_color: NoColorOption = False,
+    utc: UtcOption = False,
+    full: FullOption = False,
+    single_line: SingleLineOption = False,
+    quiet: QuietOption = False,
+    url: UrlOption = None,
+) -> None:
+    """Show the newest records, then follow new ones as they arrive."""
+    query = _query(level, logger, grep, field, since, until, exclude, case_sensitive)
+    count = 10 if lines is None else _count("-n", lines)
+    if consume and not query.empty:
+        fail(
+            "--consume cannot be combined with filters: it takes every record off "
+            "the list, so records that do not match would be lost unseen",
+            2,
+        )
+    if consume and lines is not None:
+        fail("--consume pops every record, oldest first: -n does not apply", 2)
+    notices = _Notices(quiet)
+    renderer = _renderer(output, color, no_color, utc, full, single_line)
+    client, target = open_client(url, socket_timeout=reader.SOCKET_TIMEOUT)
+    chosen = _resolve(client, names, notices)
+    renderer.show_key = len(chosen) > 1
+    connect = _connector(target)
+    source: reader.Tail | reader.Consumer
+    if consume:
+        source = reader.Consumer(
+            client, connect, chosen, follow=not no_follow, notify=notices, where=target.describe()
+        )
+    else:
+        source = reader.Tail(
+            client,
+            connect,
+            chosen,
+            lines=count,
+            follow=not no_follow,
+            query=query,
+            notify=notices,
+            where=target.describe(),
+            watch=[name for name in names if reader.is_glob(name)] if names else ["*"],
+        )
+    _announce(notices, "consuming from" if consume else "reading from", chosen, target)
+    signal.signal(signal.SIGTERM, _terminate)
+    batches = source.batches()
+    try:
+        with _output_guard():
+            for batch in batches:
+                for entry in batch:
+                    renderer.write(entry)
+                renderer.flush()
+    except reader.ReaderError as exc:
+        fail(str(exc))
+    finally:
+        batches.close()
+
+
+@app.command()
+def search(
+    names: KeysArgument = None,
+    limit: Annotated[
+        str,
+        typer.Option("--limit", metavar="N|all", help="Keep the newest N matches, or all"),
+    ] = "100",
+    reverse: Annotated[bool, typer.Option("-r", "--reverse", help="Newest first")] = False,
+    level: LevelOption = None,
+    logger: LoggerOption = None,
+    grep: GrepOption = None,
+    exclude: ExcludeOption = None,
+    case_sensitive: CaseOption = False,
+    field: FieldOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    output: OutputOption = "pretty",
+    color: ColorOption = "auto",
+    no_color: NoColorOption = False,
+    utc: UtcOption = False,
+    full: FullOption = False,
+    single_line: SingleLineOption = False,
+    quiet: QuietOption = False,
+    url: UrlOption = None,
+) -> None:
+    """Search the stored records; exit status 0 if any matched, 1 if none."""
+    query = _query(level, logger, grep, field, since, until, exclude, case_sensitive)
+    most = _count("--limit", limit)
+    notices = _Notices(quiet)
+    renderer = _renderer(output, color, no_color, utc, full, single_line)
+    client, target = open_client(url, socket_timeout=reader.SOCKET_TIMEOUT)
+    chosen = _resolve(client, names, notices)
+    renderer.show_key = len(chosen) > 1
+    _announce(notices, "searching on", chosen, target)
+
+    started = time.monotonic()
+    shown_at = 0.0
+    live = not quiet and sys.stderr.isatty()
+
+    def on_window(progress: reader.Progress) -> None:
+        nonlocal shown_at
+        now = time.monotonic()
+        if live and now - started > 1.0 and now - shown_at > 0.2:
+            shown_at = now
+            notices.progress(
+                f"searched {progress.scanned:,} of {progress.total:,} records, "
+                f"{progress.matched:,} matches"
+            )
+
+    finder = reader.Search(
+        client,
+        chosen,
+        query=query,
+        on_window=on_window,
+        where=target.describe(),
+        local=_local(target),
+    )
+    found = 0
+    try:
+        with _output_guard():
+            matches = itertools.islice(finder.newest_first(), most)
+            if reverse:
+                for entry in matches:
+                    notices.clear()
+                    renderer.write(entry)
+                    found += 1
+            else:
+                kept = [(entry.raw, entry.key) for entry in matches]
+                notices.clear()
+                found = len(kept)
+                for raw, key in reversed(kept):
+                    renderer.write(_again(raw, key))
+            renderer.flush()
+    except reader.ReaderError as exc:
+        notices.clear()
+        fail(str(exc))
+    notices.clear()
+    progress = finder.progress
+    for name in progress.trimmed:
+        notices(f"{name}: the oldest records were trimmed by the cap while searching")
+    if not found:
+        notices(f"no matching records among {progress.scanned:,} searched")
+        raise typer.Exit(1)
+
+
+def _again(raw: bytes, key: str) -> Entry:
+    # Matches are kept as raw bytes (light) and decoded again to be shown.
+    return decode(raw, key)
+
+
+@app.command("ls")
+def list_logs(
+    names: KeysArgument = None,
+    utc: UtcOption = False,
+    url: UrlOption = None,
+) -> None:
+    """List the log keys: records, cap, oldest and newest record, live tails."""
+    client, target = open_client(url)
+    try:
+        infos = reader.describe_logs(client, names or ())
+    except reader.ReaderError as exc:
+        fail(str(exc))
+    except redis.RedisError as exc:
+        fail(f"cannot list log keys on {target.describe()}: {_reason(exc)}")
+    if not infos:
+        sys.stderr.write(f"redislog: no log keys on {render.escape(target.describe())}\n")
+        return
+    rows = [("KEY", "RECORDS", "CAP", "OLDEST", "NEWEST", "TAILS")]
+    for info in infos:
+        name = render.escape(info.key, newlines=True)
+        if info.kind not in ("list", "none"):
+            rows.append((name, "-", "-", f"(a Redis {info.kind}, not a log list)", "", ""))
+            continue
+        cap = f"{info.maxlen:,}" if info.maxlen is not None else "-"
+        if info.kind == "none":
+            rows.append((name, "0", cap, "(empty)", "", str(info.tails)))
+            continue
+        rows.append(
+            (
+                name,
+                f"{info.length:,}",
+                cap,
+                _when(info.oldest, utc),
+                _when(info.newest, utc),
+                str(info.tails),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    with _output_guard():
+        for row in rows:
+            cells = [
+                cell.rjust(width) if i in (1, 2, 5) else cell.ljust(width)
+                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+            ]
+            print("  ".join(cells).rstrip())
+        sys.stdout.flush()
+
+
+def _when(entry: Entry | None, utc: bool) -> str:
+    if entry is None:
+        return "-"
+    if entry.ts is None:
+        return "?"
+    moment = time.gmtime(entry.ts) if utc else time.localtime(entry.ts)
+    return time.strftime("%Y-%m-%d %H:%M:%S", moment) + ("Z" if utc else "")
+
+
 @app.command()
 def info(url: UrlOption = None) -> None:
     """Show which Redis server is in use, and whether it keeps logs safe."""
@@ -67,7 +617,7 @@ def info(url: UrlOption = None) -> None:
         count = client.scard(keys.INDEX)
     except redis.RedisError as exc:
         fail(f"cannot read server info from {target.describe()}: {_reason(exc)}")
-    print(f"server:   {target.describe()}")
+    print(f"server:   {render.escape(target.describe())}")
     print(f"version:  redis {server.get('redis_version', '?')}")
     aof = bool(persistence.get("aof_enabled"))
     print(f"persist:  {'append-only file' if aof else 'no append-only file'}")
@@ -108,5 +658,6 @@ def main() -> None:
 
 def _silence_stdout() -> None:
     # Python flushes stdout at exit; after EPIPE that would raise again.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())

@@ -1,0 +1,244 @@
+"""The ``redislog`` command line: ls, info, --version, errors; shared CLI helpers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+from redislog import RedisHandler, __version__, keys
+from tests.servers import Server, free_port
+from tests.support import attach
+
+ROOT = Path(__file__).parent.parent
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "", "FORCE_COLOR": ""}
+    env.pop("NO_COLOR")
+    env.pop("FORCE_COLOR")
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m redislog ARGS`` to the end."""
+    return subprocess.run(
+        [sys.executable, "-m", "redislog", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=cli_env(**env),
+        stdin=subprocess.DEVNULL,
+    )
+
+
+class Background:
+    """``python -m redislog ARGS`` running in the background, its lines collected."""
+
+    def __init__(self, *args: str, **env: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "redislog", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=cli_env(**env),
+        )
+        self.lines: list[str] = []
+        self.errors: list[str] = []
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.process.stdout, self.lines)),
+            threading.Thread(target=self._read, args=(self.process.stderr, self.errors)),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    @staticmethod
+    def _read(stream: object, sink: list[str]) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            sink.append(line.rstrip("\n"))
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if self.process.poll() is not None:
+                time.sleep(0.1)  # let the readers catch up
+                if predicate():
+                    return
+                raise AssertionError(f"exited with {self.process.returncode}: {self.errors[-5:]}")
+            assert time.monotonic() < deadline, (
+                f"timed out: {len(self.lines)} lines, stderr {self.errors[-5:]}"
+            )
+            time.sleep(0.01)
+
+    def wait_lines(self, count: int, timeout: float = 20.0) -> list[str]:
+        self.wait_for(lambda: len(self.lines) >= count, timeout)
+        return self.lines
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 10.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        code = self.process.wait(timeout)
+        for reader in self._readers:
+            reader.join(timeout)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+        return code
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.stop()
+
+
+def log_records(url: str, key: str, count: int, **fields: object) -> None:
+    """Log *count* records through a real handler (``seq`` 0..count-1)."""
+    handler = RedisHandler(url=url, key=key)
+    logger = attach(handler, f"app.{key}")
+    for i in range(count):
+        logger.info("record %d", i, extra={"seq": i, **fields})
+    handler.flush(30)
+    handler.close()
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], code: int) -> str:
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("redislog: ")
+    return lines[0]
+
+
+# -- tests ----------------------------------------------------------------------
+
+
+def test_version() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"redislog {__version__}"
+
+
+def test_ls_shows_length_cap_times_and_gone_keys(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """ls lists each log key with its length, cap, times; a vanished key shows empty."""
+    log_records(redis_url, key, 3)
+    gone = f"{key}:gone"
+    client.sadd(keys.INDEX, gone)
+    hashed = f"{key}:hash"
+    client.hset(hashed, "a", "b")
+    client.sadd(keys.INDEX, hashed)
+    result = run_cli("ls", f"{key}*", "--url", redis_url, "--utc")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
+    assert result.stdout.splitlines()[0].split() == [
+        "KEY", "RECORDS", "CAP", "OLDEST", "NEWEST", "TAILS",
+    ]  # fmt: skip
+    assert rows[key].split()[1:3] == ["3", "100,000"]
+    assert rows[key].count("Z") == 2  # two UTC times
+    assert "(empty)" in rows[gone]
+    assert "not a log list" in rows[hashed]
+
+
+def test_ls_escapes_hostile_key_names(redis_url: str, client: redis.Redis, key: str) -> None:
+    hostile = f"{key}:\x1b]0;pwned\x07\x1b[2J"
+    client.lpush(hostile, b"x")
+    client.sadd(keys.INDEX, hostile)
+    result = run_cli("ls", f"{key}*", "--url", redis_url)
+    assert result.returncode == 0
+    assert "\x1b" not in result.stdout
+    assert "\x07" not in result.stdout
+    assert "\\x1b]0;pwned\\x07" in result.stdout
+
+
+def test_info_names_the_server(redis_url: str) -> None:
+    result = run_cli("info", "--url", redis_url)
+    assert result.returncode == 0
+    assert f"server:   {redis_url} (argument)" in result.stdout
+    assert "keeps no data on disk" in result.stderr
+
+
+def test_usage_errors_exit_2_with_one_line(redis_url: str, key: str) -> None:
+    """Bad filters, times, levels, outputs and URLs: one line on stderr, exit 2."""
+    cases = [
+        (["search", key, "-p", "loud"], "bad level"),
+        (["search", key, "-S", "next tuesday-ish"], "bad time"),
+        (["tail", key, "-n", "many"], "bad -n"),
+        (["search", key, "--limit", "-3"], "bad --limit"),
+        (["search", key, "-o", "xml"], "unknown output"),
+        (["search", key, "-g", "("], "bad regex"),
+        (["tail", key, "--consume", "-p", "error"], "cannot be combined with filters"),
+    ]
+    for args, expected in cases:
+        line = one_line_error(run_cli(*args, "--url", redis_url), 2)
+        assert expected in line, line
+    line = one_line_error(run_cli("search", key, "--url", "http://example.com"), 2)
+    assert "unsupported Redis URL" in line
+
+
+def test_failures_exit_1_with_one_line(
+    redis_url: str, key: str, server_factory: Callable[..., Server]
+) -> None:
+    """No such key, unreachable server, wrong password: one line, exit 1, no traceback."""
+    line = one_line_error(run_cli("tail", "logs:nope", "--url", redis_url), 1)
+    assert line == "redislog: no such log key 'logs:nope' (see `redislog ls`)"
+    line = one_line_error(run_cli("search", "nomatch:*", "--url", redis_url), 1)
+    assert "no log key matches 'nomatch:*'" in line
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    line = one_line_error(run_cli("tail", key, "--url", dead), 1)
+    assert f"cannot reach {dead} (argument)" in line
+    locked = server_factory()
+    locked.client().config_set("requirepass", "sesame")
+    wrong = f"redis://:wrong@127.0.0.1:{locked.port}/0"
+    line = one_line_error(run_cli("search", "--url", wrong), 1)
+    assert "cannot reach redis://:***@127.0.0.1" in line
+    assert "wrong" not in line
+
+
+def test_wrong_type_key_is_refused(redis_url: str, client: redis.Redis, key: str) -> None:
+    client.set(key, "not a list")
+    line = one_line_error(run_cli("tail", key, "--url", redis_url), 1)
+    assert line == f"redislog: '{key}' holds a Redis string, not a log list"
+
+
+def test_server_is_named_on_stderr_unless_quiet(redis_url: str, key: str) -> None:
+    log_records(redis_url, key, 1)
+    result = run_cli("search", key, "-o", "cat", "--url", redis_url)
+    assert result.stderr == f"redislog: searching {key} on {redis_url} (argument)\n"
+    quiet = run_cli("search", key, "-q", "-o", "cat", REDISLOG_URL=redis_url)
+    assert quiet.stderr == ""
+    assert quiet.stdout == "record 0\n"
+    loud = run_cli("tail", key, "--no-follow", REDISLOG_URL=redis_url)
+    assert loud.stderr == f"redislog: reading {key} from {redis_url} (REDISLOG_URL)\n"
+
+
+def test_broken_pipe_is_quiet(redis_url: str, key: str) -> None:
+    log_records(redis_url, key, 3000)
+    command = (
+        f"{sys.executable} -m redislog search {key} --limit all --url {redis_url} -q | head -1"
+    )
+    result = subprocess.run(
+        command, shell=True, capture_output=True, text=True, env=cli_env(), timeout=60
+    )
+    assert result.stdout.count("\n") == 1
+    assert result.stderr == ""
+
+
+def test_sigterm_unregisters(redis_url: str, client: redis.Redis, key: str) -> None:
+    log_records(redis_url, key, 1)
+    tail = Background("tail", key, "--url", redis_url, "-o", "cat")
+    tail.wait_lines(1)
+    assert client.zcard(keys.tails(key)) == 1
+    assert tail.stop(signal.SIGTERM) == 128 + signal.SIGTERM
+    assert client.zcard(keys.tails(key)) == 0
+    assert not [e for e in tail.errors if "Traceback" in e]

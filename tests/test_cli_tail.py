@@ -1,0 +1,238 @@
+"""``redislog tail``: backlog, following, consuming, reconnecting, hostile input."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+from collections import Counter
+from collections.abc import Callable
+
+import orjson
+import pytest
+import redis
+
+from redislog import RedisHandler, keys
+from tests.servers import Server
+from tests.support import attach, wait_for
+from tests.test_cli_misc import Background, log_records, run_cli
+from tests.test_reader import blocked
+
+# Hostile and foreign list elements: every mode must show them, escaped.
+HOSTILE = [
+    b"plain text \x1b[2J cleared?",
+    b"\xff\xfe invalid utf-8 \x9b31m",
+    b'{"msg": "unterminated',
+    b"[1, 2, 3]",
+    b"12345678901234567890123456789012345678901234567890",
+    b"[" * 5000 + b"]" * 5000,
+    json.dumps(
+        {
+            "ts": 1700000000.25,
+            "level": "ERROR",
+            "levelno": 40,
+            "logger": "evil\x1b]0;title\x07",
+            "msg": "[bold red]x[/bold red] :cross_mark: \x1b]8;;http://e.vil\x1b\\link\x1b]8;;\x1b\\",
+            "id": "p:1",
+            "\x1b[31mkey": "value\u202e\r\x08\x85",
+            "osc52": "\x1b]52;c;cHduZWQ=\x07",
+            "dcs": "\x1bP1;2q\x1b\\",
+        }
+    ).encode(),
+    json.dumps({"event": "structlog says hi", "timestamp": "2026-01-02T03:04:05Z"}).encode(),
+    json.dumps({"message": "logstash says hi", "@timestamp": "2026-01-02T03:04:06Z"}).encode(),
+    json.dumps({"msg": "huge", "blob": "x" * 3_000_000}).encode(),
+    b'{"ts": 1e999, "levelno": 99999999999999999999999999, "msg": {"nested": [1, {"a": null}]}}',
+]
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+RAW_CONTROLS = ["\x1b", "\x07", "\x9b", "\x85", "\u202e", "\r", "\x08"]
+
+
+def assert_safe(text: str) -> None:
+    for char in RAW_CONTROLS:
+        assert char not in text, f"raw {char!r} in output"
+
+
+def test_backlog_is_the_newest_n_oldest_first(redis_url: str, key: str) -> None:
+    log_records(redis_url, key, 30)
+    result = run_cli("tail", key, "-n", "5", "--no-follow", "-o", "cat", "--url", redis_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"record {i}" for i in range(25, 30)]
+
+
+def test_backlog_all_reads_a_long_list_in_windows(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """-n all prints every stored record, oldest first, read window by window."""
+    count = 12_345
+    pipe = client.pipeline()
+    for start in range(0, count, 1000):
+        pipe.lpush(key, *(f"line {i}" for i in range(start, min(start + 1000, count))))
+    pipe.sadd(keys.INDEX, key)
+    pipe.execute()
+    result = run_cli("tail", key, "-n", "all", "--no-follow", "-o", "cat", "-q", "--url", redis_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"line {i}" for i in range(count)]
+
+
+def test_two_tails_each_see_all_10000_records_then_search_finds_them(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """Done when: two tails started before a producer print all 10,000, in order, once."""
+    client.sadd(keys.INDEX, key)  # the app ran before
+    tails = [Background("tail", key, "-o", "json", "--url", redis_url) for _ in range(2)]
+    try:
+        wait_for(lambda: client.zcard(keys.tails(key)) == 2)
+        log_records(redis_url, key, 10_000)
+        for tail in tails:
+            lines = tail.wait_lines(10_000, timeout=60)
+            assert [json.loads(line)["seq"] for line in lines] == list(range(10_000))
+    finally:
+        codes = [tail.stop() for tail in tails]
+    assert codes == [130, 130]
+    assert client.zcard(keys.tails(key)) == 0
+    result = run_cli("search", key, "--limit", "all", "-o", "json", "-q", "--url", redis_url)
+    assert result.returncode == 0
+    assert [json.loads(line)["seq"] for line in result.stdout.splitlines()] == list(range(10_000))
+
+
+def test_two_consumers_get_each_record_exactly_once(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """Done when: two --consume tails receive each record once and leave the list empty."""
+    client.sadd(keys.INDEX, key)
+    consumers = [
+        Background("tail", key, "--consume", "-o", "json", "--url", redis_url) for _ in range(2)
+    ]
+    try:
+        for consumer in consumers:
+            consumer.wait_for(lambda c=consumer: any("consuming" in e for e in c.errors))
+        log_records(redis_url, key, 5000)
+        wait_for(lambda: sum(len(c.lines) for c in consumers) >= 5000, timeout=30)
+    finally:
+        for consumer in consumers:
+            consumer.stop()
+    seen = Counter(json.loads(line)["seq"] for c in consumers for line in c.lines)
+    assert seen == Counter(range(5000))
+    assert client.llen(key) == 0
+    for consumer in consumers:
+        seqs = [json.loads(line)["seq"] for line in consumer.lines]
+        assert seqs == sorted(seqs)  # oldest first
+
+
+def test_consume_no_follow_drains_and_exits(redis_url: str, client: redis.Redis, key: str) -> None:
+    log_records(redis_url, key, 2500)
+    result = run_cli("tail", key, "--consume", "--no-follow", "-o", "cat", "--url", redis_url)
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == [f"record {i}" for i in range(2500)]
+    assert client.llen(key) == 0
+
+
+def test_follow_survives_a_server_restart(server_factory: Callable[..., Server], key: str) -> None:
+    """The tail reconnects by itself, says so once, and shows records logged after."""
+    server = server_factory()
+    handler = RedisHandler(url=server.url, key=key, socket_timeout=0.5, connect_timeout=0.25)
+    logger = attach(handler, "app.restart")
+    logger.info("before")
+    handler.flush()
+    tail = Background("tail", key, "-o", "cat", "--url", server.url)
+    try:
+        tail.wait_lines(1)
+        watcher = server.client()
+        wait_for(lambda: blocked(watcher))
+        watcher.close()
+        server.restart()
+        logger.info("after")
+        handler.flush(10)
+        tail.wait_for(lambda: "after" in tail.lines)
+        tail.wait_for(lambda: any("reconnected" in e for e in tail.errors))
+        logger.info("later")
+        handler.flush()
+        tail.wait_for(lambda: "later" in tail.lines)
+    finally:
+        code = tail.stop()
+        handler.close()
+    assert code == 130
+    assert tail.lines == ["before", "after", "later"]
+    notices = [e for e in tail.errors if "reading" not in e]
+    assert any("lost connection to" in e and "reconnecting" in e for e in notices)
+    assert sum("reconnected to" in e for e in notices) == 1
+    assert any("may be missing" in e for e in notices)
+
+
+def test_ctrl_c_exits_130_quietly_and_unregisters(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    log_records(redis_url, key, 1)
+    tail = Background("tail", key, "--url", redis_url)
+    tail.wait_lines(1)
+    wait_for(lambda: client.zcard(keys.tails(key)) == 1)
+    [tail_id] = client.zrange(keys.tails(key), 0, -1)
+    log_records(redis_url, key, 1)
+    tail.wait_lines(2)
+    assert tail.stop(signal.SIGINT) == 130
+    assert client.zcard(keys.tails(key)) == 0
+    assert not client.exists(keys.inbox(key, tail_id.decode()))
+    assert not client.hexists(keys.gaps(key), tail_id)
+    assert tail.errors == [f"redislog: reading {key} from {redis_url} (argument)"]
+
+
+def test_several_keys_merge_by_time_with_a_key_prefix(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    for name, times in ((f"{key}:a", (1, 3, 5)), (f"{key}:b", (2, 4, 6))):
+        for ts in times:
+            record = {"ts": 1700000000 + ts, "level": "INFO", "levelno": 20, "msg": f"t{ts}"}
+            client.lpush(name, orjson.dumps(record))
+        client.sadd(keys.INDEX, name)
+    result = run_cli("tail", f"{key}:*", "-n", "4", "--no-follow", "-o", "json", "--url", redis_url)
+    assert result.returncode == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["msg"] for row in rows] == ["t3", "t4", "t5", "t6"]
+    assert [row["logkey"] for row in rows] == [f"{key}:{s}" for s in "abab"]
+
+
+def test_filters_apply_to_backlog_and_live_records(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    handler = RedisHandler(url=redis_url, key=key)
+    logger = attach(handler, "app.filter")
+    for i in range(50):
+        logger.log(40 if i % 10 == 0 else 20, "old %d", i)
+    handler.flush()
+    tail = Background("tail", key, "-p", "error", "-n", "3", "-o", "cat", "--url", redis_url)
+    try:
+        tail.wait_lines(3)
+        wait_for(lambda: client.zcard(keys.tails(key)) == 1)
+        logger.info("quiet")
+        logger.error("loud")
+        handler.flush()
+        tail.wait_lines(4)
+    finally:
+        tail.stop()
+        handler.close()
+    assert tail.lines == ["old 20", "old 30", "old 40", "loud"]
+
+
+@pytest.mark.parametrize("output", ["pretty", "json", "logfmt", "cat"])
+def test_hostile_elements_never_crash_or_reach_the_terminal(
+    redis_url: str, client: redis.Redis, key: str, output: str
+) -> None:
+    client.lpush(key, *HOSTILE)
+    client.sadd(keys.INDEX, key)
+    args = ["tail", key, "-n", "all", "--no-follow", "-o", output, "--url", redis_url]
+    result = run_cli(*args, "--color", "never")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert_safe(result.stdout)
+    if output != "json":
+        assert "[bold red]x[/bold red] :cross_mark:" in result.stdout
+    assert "structlog says hi" in result.stdout
+    assert "logstash says hi" in result.stdout
+    assert result.stdout.count("\n") >= len(HOSTILE)
+    if output == "pretty":
+        # In color, the same text plus our own SGR sequences, and nothing else.
+        colored = run_cli(*args, "--color", "always")
+        assert colored.returncode == 0
+        assert SGR.sub("", colored.stdout) == result.stdout
+        assert colored.stdout != result.stdout

@@ -1,0 +1,410 @@
+"""The reader against a real server: exact backlogs, search windows, the pre-filter."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+
+import orjson
+import pytest
+import redis
+
+from redislog import connection, filters, keys, reader, scripts
+from redislog.entry import Entry, decode
+from tests.proxy import Proxy
+from tests.servers import Server
+from tests.support import wait_for
+
+_batches = itertools.count(1)
+
+
+def push(
+    client: redis.Redis, key: str, *raws: bytes, maxlen: int = 100_000, cap: int = 10_000
+) -> None:
+    """One writer batch, exactly as the handler sends it (oldest first)."""
+    script = client.register_script(scripts.PUSH)
+    script(
+        keys=[key, keys.tails(key), keys.gaps(key), keys.meta(key), keys.seen(key, "test")],
+        args=[maxlen, cap, keys.inbox(key, ""), next(_batches), *raws],
+    )
+    client.sadd(keys.INDEX, key)
+
+
+def record(i: int, msg: str | None = None, *, level: int = 20, ts: float | None = None) -> bytes:
+    return orjson.dumps(
+        {
+            "ts": ts if ts is not None else 1_700_000_000 + i,
+            "level": {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR"}[level],
+            "levelno": level,
+            "logger": "app",
+            "msg": msg if msg is not None else f"m{i}",
+            "id": f"p:{i}",
+        }
+    )
+
+
+def blocked(client: redis.Redis) -> bool:
+    """Whether some client waits in a BRPOP."""
+    return any(c.get("cmd") == "brpop" and "b" in c.get("flags", "") for c in client.client_list())
+
+
+@pytest.fixture
+def target(redis_url: str) -> connection.Target:
+    return connection.resolve(redis_url)
+
+
+def make_tail(target: connection.Target, key: str, **kwargs: object) -> reader.Tail:
+    def connect(timeout: float) -> redis.Redis:
+        return connection.connect(target, socket_timeout=timeout)
+
+    return reader.Tail(connect(reader.SOCKET_TIMEOUT), connect, [key], **kwargs)  # type: ignore[arg-type]
+
+
+def messages(batches: Iterator[list[Entry]]) -> list[str]:
+    return [entry.msg for batch in batches for entry in batch]
+
+
+def test_backlog_all_stays_exact_while_the_list_moves(
+    target: connection.Target, client: redis.Redis, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """-n all: pushes, a foreign LPUSH and trimming during the read skip and repeat nothing."""
+    monkeypatch.setattr(reader, "_CALL_TARGET", 0.0)  # windows stay at 500
+    push(client, key, *(f"s{i}".encode() for i in range(3000)), maxlen=3000)
+    notices: list[str] = []
+    tail = make_tail(target, key, lines=None, follow=False, window=500, notify=notices.append)
+    batches = tail.batches()
+    # The first 1,000 come from the two oldest windows (snapshot indices
+    # 2000..2999); the newest 500 were read at registration.
+    seen = messages(itertools.islice(batches, 1))
+    assert seen == [f"s{i}" for i in range(1000)]
+    client.lpush(key, b"foreign")  # bypasses the inboxes
+    push(client, key, *(f"n{i}".encode() for i in range(2000)), maxlen=3000)
+    seen += messages(batches)
+    # The cap then trimmed snapshot indices 999..1999 (s1000..s2000), unread.
+    assert seen == [f"s{i}" for i in range(1000)] + [f"s{i}" for i in range(2001, 3000)]
+    assert notices == [
+        f"{key}: 1,001 older records were trimmed by the list's cap before they could be read"
+    ]
+    assert client.zcard(keys.tails(key)) == 0
+
+
+def test_newest_matching_records_are_searched_back_for(
+    target: connection.Target, client: redis.Redis, key: str
+) -> None:
+    push(client, key, *(record(i, level=40 if i % 1000 == 0 else 20) for i in range(10_000)))
+    query = filters.parse_query(level="error")
+    tail = make_tail(target, key, lines=3, follow=False, window=500, query=query)
+    assert messages(tail.batches()) == ["m7000", "m8000", "m9000"]
+
+
+@pytest.mark.parametrize("local", [True, False])
+def test_search_windows_skip_and_repeat_nothing_while_pushing(
+    client: redis.Redis, key: str, local: bool
+) -> None:
+    push(client, key, *(record(i, f"hit {i}") for i in range(4000)))
+    query = filters.parse_query(grep="hit")
+    search = reader.Search(client, [key], query=query, local=local, window=300)
+    found = []
+    for entry in search.newest_first():
+        found.append(entry.msg)
+        if len(found) % 700 == 0:
+            client.lpush(key, b"foreign hit")
+            push(client, key, *(record(10_000 + len(found) + i, "hit new") for i in range(500)))
+    assert found == [f"hit {i}" for i in reversed(range(4000))]
+    assert search.progress.scanned >= 4000
+
+
+def test_search_stops_early_once_past_since(client: redis.Redis, key: str) -> None:
+    now = time.time()
+    push(client, key, *(record(i, f"msg {i}", ts=now - 10_000 + i) for i in range(10_000)))
+    for grep in ("msg", None):
+        query = filters.parse_query(since="100s", grep=grep, now=now)
+        search = reader.Search(client, [key], query=query, local=True, window=500)
+        found = [entry.msg for entry in search.newest_first()]
+        assert found == [f"msg {i}" for i in reversed(range(9900, 10_000))]
+        assert search.progress.scanned <= 2000
+
+
+def test_repeated_batches_are_shown_once(
+    target: connection.Target, client: redis.Redis, key: str
+) -> None:
+    """A batch stored twice (a retry the writer could not tell had landed, by
+    another route): tail and search drop the repeat by id."""
+    batch = [record(i) for i in range(5)]
+    push(client, key, *batch)
+    push(client, key, *batch)
+    tail = make_tail(target, key, lines=None, follow=False)
+    assert messages(tail.batches()) == [f"m{i}" for i in range(5)]
+    search = reader.Search(client, [key])
+    assert [entry.msg for entry in search.newest_first()] == [f"m{i}" for i in reversed(range(5))]
+
+
+def test_live_records_gaps_and_expired_registrations(
+    target: connection.Target, client: redis.Redis, key: str
+) -> None:
+    """Follows live; reports records trimmed from a slow tail's inbox; re-registers."""
+    push(client, key, record(0))
+    notices: list[str] = []
+    tail = make_tail(
+        target, key, lines=1, heartbeat=0.05, ttl=0.5, block=0.1, notify=notices.append
+    )
+    batches = tail.batches()
+    assert messages(itertools.islice(batches, 1)) == ["m0"]
+    push(client, key, *(record(i) for i in range(1, 11)), cap=4)  # the inbox keeps 4
+    time.sleep(0.1)
+    assert messages(itertools.islice(batches, 1)) == ["m7", "m8", "m9", "m10"]
+    assert notices == [
+        f"{key}: 6 records dropped from this tail's buffer because it read too slowly"
+    ]
+    # Stop reading for longer than the ttl: the registration expires and the
+    # next push drops the inbox; the tail finds its place again in the list.
+    time.sleep(0.7)
+    push(client, key, record(200), record(201))
+    assert messages(itertools.islice(batches, 1)) == ["m200", "m201"]
+    assert len(notices) == 1  # it found where it left off: nothing missed
+    batches.close()
+    assert client.zcard(keys.tails(key)) == 0
+
+
+def test_consumer_drains_every_key_oldest_first(
+    target: connection.Target, client: redis.Redis, key: str
+) -> None:
+    push(client, f"{key}:a", *(record(i) for i in range(1500)))
+    push(client, f"{key}:b", record(5000, "other"))
+
+    def connect(timeout: float) -> redis.Redis:
+        return connection.connect(target, socket_timeout=timeout)
+
+    consumer = reader.Consumer(connect(5), connect, [f"{key}:a", f"{key}:b"], follow=False)
+    found = messages(consumer.batches())
+    assert [m for m in found if m != "other"] == [f"m{i}" for i in range(1500)]
+    assert "other" in found
+    assert client.llen(f"{key}:a") == client.llen(f"{key}:b") == 0
+
+
+def test_resolve_globs_and_types(client: redis.Redis, key: str) -> None:
+    push(client, f"{key}:x", b"1")
+    push(client, f"{key}:y", b"2")
+    client.set(f"{key}:s", "x")
+    client.sadd(keys.INDEX, f"{key}:s", f"{key}:empty")
+    notices: list[str] = []
+    found = reader.resolve(client, [f"{key}:*", f"{key}:x"], notices.append)
+    assert found == [f"{key}:empty", f"{key}:x", f"{key}:y"]
+    assert notices == [f"skipping '{key}:s': it holds a Redis string, not a log list"]
+    with pytest.raises(reader.ReaderError, match="no such log key"):
+        reader.resolve(client, [f"{key}:nope"])
+    with pytest.raises(reader.ReaderError, match="holds a Redis string"):
+        reader.resolve(client, [f"{key}:s"])
+    with pytest.raises(reader.ReaderError, match="redislog's index"):
+        reader.resolve(client, [keys.INDEX])
+
+
+def test_describe_logs(client: redis.Redis, key: str) -> None:
+    push(client, key, record(1), record(2), maxlen=50)
+    [info] = reader.describe_logs(client, [key])
+    assert (info.kind, info.length, info.maxlen, info.tails) == ("list", 2, 50, 0)
+    assert info.oldest is not None
+    assert info.newest is not None
+    assert (info.oldest.msg, info.newest.msg) == ("m1", "m2")
+
+
+# -- the pre-filter ---------------------------------------------------------------
+
+CORPUS = [
+    record(1, "upstream timeout"),
+    record(2, "Upstream TIMEOUT", level=40),
+    record(3, "TİMEOUT with a dotted capital I", level=30),  # matches (?i)timeout
+    record(4, "\u212aiss with a Kelvin sign"),  # matches (?i)kiss
+    record(5, "connection refused", level=40),
+    record(6, "nothing to see", level=10),
+    b"plain text timeout",
+    b"\xff\xfe timeout in invalid utf-8",
+    b'{"msg": "unterminated timeout',
+    b'{"ts": 1700000007, "msg": 1e999}',  # the message is Infinity
+    b'{"ts": 1700000008000, "level": "ERROR", "levelno": 40, "msg": "ms timestamps"}',
+    b'{"ts":1700000009,"level":"INFO","levelno":20,"msg":"dup level","levelno":40}',
+    b'{"ts":1700000010,"level":"INFO","levelno":20,"logger":"app.db.pool","msg":"\\u0074imeout"}',
+    b'{"message": "logstash timeout", "@timestamp": "2023-11-14T22:13:30Z"}',
+    b'{"event": "structlog Timeout", "level": "error", "logger": "app.db"}',
+    b'{"msg": {"nested": ["timeout", true]}, "levelno": 30}',
+    b'{"msg": [1, 2.50, true], "logger": "app"}',
+    b"[1, 2, 3]",
+    json.dumps({"msg": "escapes \u001b timeout", "levelno": 20}).encode(),
+    b'{"msg": "f1", "env": "prod", "user": "ada", "ms": 150, "flag": true, "n": 4.2e1}',
+    b'{"msg": "f2", "env": "pr\\u006fd", "user": "Bob", "ms": "99", "order": {"id": 7}}',
+    b'{"msg": "f3", "env": "staging", "user": "bob", "order.id": 8, "name": "ADAm"}',
+]
+QUERIES = [
+    {"grep": "timeout"},
+    {"grep": "TIMEOUT"},
+    {"grep": "timeout|refused"},
+    {"grep": "kiss"},
+    {"grep": "infinity"},
+    {"grep": "true"},
+    {"grep": "2.5"},
+    {"grep": r"^upstream\s+timeout$"},
+    {"level": "error"},
+    {"level": "info..warning"},
+    {"since": "@1700000004", "until": "@1700000009"},
+    {"loggers": ["app.db"]},
+    {"loggers": ["app.db"], "grep": "timeout"},
+    {"level": "warning", "grep": "timeout"},
+    {"fields": ["env=prod"]},
+    {"fields": ["user=ada", "user=bob"]},
+    {"fields": ["ms>100"]},
+    {"fields": ["order.id"]},
+    {"fields": ["name~ada"]},
+    {"fields": ["flag=true", "n=42"]},
+    {"fields": ["user!=ada", "!order"]},
+]
+
+
+@pytest.mark.parametrize(
+    "options", QUERIES, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items())
+)
+def test_prefilter_never_drops_a_match(
+    client: redis.Redis, key: str, options: dict[str, object]
+) -> None:
+    """Server- and client-side pre-filters agree with the full query on every record."""
+    push(client, key, *CORPUS)
+    query = filters.parse_query(**options)  # type: ignore[arg-type]
+    expected = [raw for raw in reversed(CORPUS) if query.matches(decode(raw, key))]
+    for local in (True, False):
+        search = reader.Search(client, [key], query=query, local=local)
+        assert [entry.raw for entry in search.newest_first()] == expected, local
+
+
+def test_needles_come_from_the_regex() -> None:
+    def group(pattern: str) -> object:
+        return reader.prefilter(filters.parse_query(grep=pattern)).groups
+
+    assert group("timeout") == ((True, False, ("meout",)),)
+    assert group("Timeout") == ((False, False, ("Timeout",)),)
+    assert group("timeout|refused") == ((True, False, ("meout", "refu")),)
+    assert group("kiss") == ((True, True, ("kiss",)),)
+    assert group("a.b") == ()
+    assert group("(timeout|x)") == ()
+    assert group("infinity") == ()
+    assert group(r"user=\d+ Failed") == ((False, False, (" Failed",)),)
+    assert not reader.usable("e5")
+    assert not reader.usable("1.5")
+    assert not reader.usable('a"b')
+    assert reader.usable("ab c")
+
+
+def test_reader_scripts_run_on_both_server_versions(client: redis.Redis) -> None:
+    for source in (scripts.ATTACH, scripts.BACKLOG, scripts.SCAN):
+        client.script_load(source)
+
+
+def test_search_progress_reports_windows(client: redis.Redis, key: str) -> None:
+    push(client, key, *(record(i) for i in range(2000)))
+    seen: list[int] = []
+    search = reader.Search(client, [key], on_window=lambda p: seen.append(p.scanned), window=500)
+    assert len(list(search.newest_first())) == 2000
+    assert len(seen) >= 3
+    assert seen[0] == 500
+    assert seen[-1] == search.progress.total == 2000
+
+
+def test_tail_survives_cut_connections(
+    client: redis.Redis, key: str, shared_server: Server
+) -> None:
+    """A lost connection (registration intact) resumes from the inbox: nothing missed."""
+    proxy = Proxy(shared_server.port)
+    try:
+        via = connection.resolve(f"redis://127.0.0.1:{proxy.port}/0")
+        push(client, key, record(0))
+        notices: list[str] = []
+        tail = make_tail(via, key, lines=1, block=0.2, notify=notices.append)
+        batches = tail.batches()
+        assert messages(itertools.islice(batches, 1)) == ["m0"]
+        got: list[str] = []
+
+        def read() -> None:
+            for batch in batches:
+                got.extend(entry.msg for entry in batch)
+                if len(got) >= 3:
+                    return
+
+        thread = threading.Thread(target=read)
+        thread.start()
+        wait_for(lambda: blocked(client))
+        proxy.cut()
+        push(client, key, record(1))
+        push(client, key, record(2), record(3))
+        thread.join(10)
+        assert got == ["m1", "m2", "m3"]
+        assert any("lost connection" in n for n in notices)
+        assert not any("missing" in n for n in notices)
+        batches.close()
+    finally:
+        proxy.close()
+
+
+def test_regex_parser_module_is_present() -> None:
+    # literal_runs relies on the regex parser; a missing one only disables it.
+    assert reader.literal_runs(re.compile("abc")) == [["abc"]]
+
+
+def test_tail_follows_keys_that_appear_later(
+    target: connection.Target, client: redis.Redis, key: str
+) -> None:
+    """A tail on a glob picks up log keys created after it started."""
+    push(client, f"{key}:a", record(0))
+    notices: list[str] = []
+
+    def connect(timeout: float) -> redis.Redis:
+        return connection.connect(target, socket_timeout=timeout)
+
+    tail = reader.Tail(
+        connect(5), connect, [f"{key}:a"], lines=1, heartbeat=0.05, block=0.1,
+        watch=[f"{key}:*"], notify=notices.append,
+    )  # fmt: skip
+    batches = tail.batches()
+    assert messages(itertools.islice(batches, 1)) == ["m0"]
+    push(client, f"{key}:b", record(1, ts=time.time()))
+    push(client, f"{key}:a", record(2))
+    got: list[str] = []
+    for batch in batches:
+        got.extend(entry.msg for entry in batch)
+        if len(got) >= 2:
+            break
+    assert sorted(got) == ["m1", "m2"]
+    assert notices == [f"now also reading {key}:b"]
+    push(client, f"{key}:b", record(3))
+    assert messages(itertools.islice(batches, 1)) == ["m3"]
+    batches.close()
+    assert client.zcard(keys.tails(f"{key}:b")) == 0
+
+
+def test_consumer_reconnects(client: redis.Redis, key: str, shared_server: Server) -> None:
+    proxy = Proxy(shared_server.port)
+    try:
+        via = connection.resolve(f"redis://127.0.0.1:{proxy.port}/0")
+
+        def connect(timeout: float) -> redis.Redis:
+            return connection.connect(via, socket_timeout=timeout)
+
+        push(client, key, record(0))
+        notices: list[str] = []
+        consumer = reader.Consumer(connect(5), connect, [key], block=0.2, notify=notices.append)
+        batches = consumer.batches()
+        assert messages(itertools.islice(batches, 1)) == ["m0"]
+        got: list[str] = []
+        thread = threading.Thread(target=lambda: got.extend(messages(itertools.islice(batches, 1))))
+        thread.start()
+        wait_for(lambda: blocked(client))
+        proxy.cut()
+        push(client, key, record(1))
+        thread.join(10)
+        assert got == ["m1"]
+        assert notices[0].startswith("lost connection to the server: ")
+        assert notices[1] == "reconnected to the server"
+        batches.close()
+    finally:
+        proxy.close()
