@@ -445,6 +445,8 @@ def tail(
             watch=[name for name in names if reader.is_glob(name)] if names else ["*"],
         )
     _announce(notices, "consuming from" if consume else "reading from", chosen, target)
+    for warning in reader.risks(client):
+        notices(f"warning: {warning}")
     signal.signal(signal.SIGTERM, _terminate)
     batches = source.batches()
     try:
@@ -624,25 +626,8 @@ def info(url: UrlOption = None) -> None:
     policy = str(memory.get("maxmemory_policy", "?"))
     print(f"eviction: {policy} (maxmemory {memory.get('maxmemory_human', '?')})")
     print(f"logs:     {count}")
-    for warning in risks(client, aof, policy):
+    for warning in reader.risks(client):
         sys.stderr.write(f"redislog: warning: {warning}\n")
-
-
-def risks(client: redis.Redis, aof: bool, policy: str) -> list[str]:
-    """What about this server's configuration can lose logs."""
-    found = []
-    if not aof:
-        try:
-            save = client.config_get("save").get("save", "")
-        except redis.RedisError:  # CONFIG may be forbidden to this user
-            save = "?"
-        if not save:
-            found.append("the server keeps no data on disk: a restart loses every log")
-        else:
-            found.append("no append-only file: a crash loses records since the last snapshot")
-    if policy.startswith("allkeys"):
-        found.append(f"maxmemory-policy {policy} can evict whole log lists")
-    return found
 
 
 def main() -> None:

@@ -263,11 +263,12 @@ class Prefilter:
         """The records of *raws* that hold a needle of every group."""
         if not self.groups:
             return raws
-        # One pass over the window joined (needles never hold a newline)
-        # instead of one per record.
+        # One pass per needle over the window joined by newlines (needles
+        # never hold one), instead of one per record; a hit's record is found
+        # by its offset, so records holding newlines themselves do no harm.
         joined = b"\n".join(raws)
-        lowered = None
-        escaped: bool | None = None
+        lowered: bytes | None = None
+        starts = [0, *itertools.accumulate(len(raw) + 1 for raw in raws)]
         keep: set[int] | None = None
         for icase, fold, needles in self.groups:
             hay = joined
@@ -276,14 +277,11 @@ class Prefilter:
                 hay = lowered
             hits: set[int] = set()
             for needle in needles:
-                _occurrences(hay, needle.encode(), raws, hits, lower=icase)
-            if escaped is None:
-                # Every marker holds a backslash or a non-ASCII byte; one
-                # memchr-fast look tells whether any can be there at all.
-                escaped = joined.find(b"\\") >= 0
-            if escaped or fold:
-                for marker in _FOLD_MARKERS if fold else _ESCAPE_MARKERS:
-                    _occurrences(joined, marker, raws, hits)
+                _occurrences(hay.find, needle.encode(), starts, hits)
+            # A JSON \u escape (or a non-ASCII letter that folds to an ASCII
+            # one) can hide a needle from a byte search: keep those records.
+            markers = _FOLD_MARKERS if fold else _ESCAPE_MARKERS
+            _occurrences(_searcher(markers, joined), b"", starts, hits)
             keep = hits if keep is None else keep & hits
             if not keep:
                 return []
@@ -293,44 +291,32 @@ class Prefilter:
 
 # A JSON \u escape of a plain character hides text from a byte search: such
 # records always stay candidates.  Folding also needs the non-ASCII letters
-# (and any \u escape, which may spell one).
-_ESCAPE_MARKERS = (b"\\u00",)
-_FOLD_MARKERS = (b"\xc4\xb0", b"\xc4\xb1", b"\xe2\x84\xaa", b"\xc5\xbf", b"\\u")
+# (and any \u escape, which may spell one).  (A regex finds these faster
+# than bytes.find: backslashes are common in records, matches are not.)
+_ESCAPE_MARKERS = re.compile(rb"\\u00")
+_FOLD_MARKERS = re.compile(rb"\xc4\xb0|\xc4\xb1|\xe2\x84\xaa|\xc5\xbf|\\u")
+
+
+def _searcher(pattern: re.Pattern[bytes], hay: bytes) -> Callable[[bytes, int], int]:
+    """A ``bytes.find``-like search of *hay* for *pattern* (the needle is unused)."""
+
+    def find(_needle: bytes, start: int = 0) -> int:
+        match = pattern.search(hay, start)
+        return -1 if match is None else match.start()
+
+    return find
 
 
 def _occurrences(
-    hay: bytes, needle: bytes, raws: list[bytes], hits: set[int], *, lower: bool = False
+    find: Callable[..., int], needle: bytes, starts: list[int], hits: set[int]
 ) -> None:
-    """Add the index of every record holding *needle*; *hay* is *raws* joined
-    by newlines (lower-cased when *lower* is true)."""
-    at = hay.find(needle)
-    index = 0
-    counted = 0
+    """Add the index of every record holding *needle*, searched with *find*
+    over the records joined by newlines; *starts* are their offsets there."""
+    at = find(needle)
     while at >= 0:
-        # Records are told apart by counting separators; a record that holds
-        # newlines itself throws the count off, which the check catches.
-        index += hay.count(b"\n", counted, at)
-        counted = at
-        raw = raws[index] if index < len(raws) else b""
-        if needle not in (raw.lower() if lower else raw):
-            _occurrences_slowly(hay, needle, raws, hits)
-            return
+        index = bisect.bisect_right(starts, at) - 1
         hits.add(index)
-        end = hay.find(b"\n", at)
-        if end < 0:
-            return
-        at = hay.find(needle, end)
-
-
-def _occurrences_slowly(hay: bytes, needle: bytes, raws: list[bytes], hits: set[int]) -> None:
-    ends = list(itertools.accumulate(len(raw) + 1 for raw in raws))
-    at = hay.find(needle)
-    while at >= 0:
-        index = bisect.bisect_right(ends, at)
-        hits.add(index)
-        if index >= len(ends):
-            return
-        at = hay.find(needle, ends[index])
+        at = find(needle, starts[index + 1])  # on to the next record
 
 
 def _arg(value: float | None) -> str:
@@ -1371,6 +1357,28 @@ def _index(raws: list[bytes], anchor: bytes) -> int | None:
 
 
 # -- ls -----------------------------------------------------------------------
+
+
+def risks(client: redis.Redis) -> list[str]:
+    """What in the server's configuration can lose logs (nothing if it won't say)."""
+    found: list[str] = []
+    try:
+        aof = bool(client.info("persistence").get("aof_enabled"))
+        policy = str(client.info("memory").get("maxmemory_policy", ""))
+    except redis.RedisError:  # INFO may be forbidden to this user
+        return found
+    if not aof:
+        try:
+            save = client.config_get("save").get("save", "")
+        except redis.RedisError:  # so may CONFIG
+            save = "?"
+        if not save:
+            found.append("the server keeps no data on disk: a restart loses every log")
+        else:
+            found.append("no append-only file: a crash loses records since the last snapshot")
+    if policy.startswith("allkeys"):
+        found.append(f"maxmemory-policy {policy} can evict whole log lists")
+    return found
 
 
 @dataclass

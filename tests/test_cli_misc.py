@@ -219,7 +219,29 @@ def test_server_is_named_on_stderr_unless_quiet(redis_url: str, key: str) -> Non
     assert quiet.stderr == ""
     assert quiet.stdout == "record 0\n"
     loud = run_cli("tail", key, "--no-follow", REDISLOG_URL=redis_url)
-    assert loud.stderr == f"redislog: reading {key} from {redis_url} (REDISLOG_URL)\n"
+    assert loud.stderr == (
+        f"redislog: reading {key} from {redis_url} (REDISLOG_URL)\n"
+        "redislog: warning: the server keeps no data on disk: a restart loses every log\n"
+    )
+
+
+def test_tail_and_info_warn_about_servers_that_lose_logs(
+    server_factory: Callable[..., Server], key: str
+) -> None:
+    """No warning for a server with an append-only file; one for an evicting policy."""
+    safe = server_factory("--appendonly", "yes")
+    log_records(safe.url, key, 1)
+    quiet = run_cli("tail", key, "--no-follow", "--url", safe.url)
+    assert "warning" not in quiet.stderr
+    risky = server_factory("--appendonly", "yes", "--maxmemory-policy", "allkeys-lru")
+    log_records(risky.url, key, 1)
+    tail = run_cli("tail", key, "--no-follow", "--url", risky.url)
+    info = run_cli("info", "--url", risky.url)
+    for result in (tail, info):
+        assert result.stderr.endswith(
+            "redislog: warning: maxmemory-policy allkeys-lru can evict whole log lists\n"
+        )
+    assert "persist:  append-only file" in info.stdout
 
 
 def test_broken_pipe_is_quiet(redis_url: str, key: str) -> None:

@@ -331,7 +331,8 @@ def test_tail_survives_cut_connections(
                 if len(got) >= 3:
                     return
 
-        thread = threading.Thread(target=read)
+        # A daemon: should the tail never come back, the test fails, not hangs.
+        thread = threading.Thread(target=read, daemon=True)
         thread.start()
         wait_for(lambda: blocked(client))
         proxy.cut()
@@ -346,7 +347,7 @@ def test_tail_survives_cut_connections(
         proxy.close()
 
 
-def test_regex_parser_module_is_present() -> None:
+def test_literal_runs_of_a_plain_pattern() -> None:
     # literal_runs relies on the regex parser; a missing one only disables it.
     assert reader.literal_runs(re.compile("abc")) == [["abc"]]
 
