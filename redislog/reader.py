@@ -263,12 +263,12 @@ class Prefilter:
         """The records of *raws* that hold a needle of every group."""
         if not self.groups:
             return raws
-        # One pass per needle over the window joined by newlines (needles
-        # never hold one), instead of one per record; a hit's record is found
-        # by its offset, so records holding newlines themselves do no harm.
-        joined = b"\n".join(raws)
+        # One pass per needle over the whole window joined, instead of one per
+        # record; a hit's record is found by its offset.  (A hit that spans two
+        # records only makes the first a candidate, which the full check drops.)
+        joined = b"".join(raws)
         lowered: bytes | None = None
-        starts = [0, *itertools.accumulate(len(raw) + 1 for raw in raws)]
+        starts = list(itertools.accumulate(map(len, raws), initial=0))
         keep: set[int] | None = None
         for icase, fold, needles in self.groups:
             hay = joined
@@ -311,7 +311,7 @@ def _occurrences(
     find: Callable[..., int], needle: bytes, starts: list[int], hits: set[int]
 ) -> None:
     """Add the index of every record holding *needle*, searched with *find*
-    over the records joined by newlines; *starts* are their offsets there."""
+    over the records joined; *starts* are their offsets there."""
     at = find(needle)
     while at >= 0:
         index = bisect.bisect_right(starts, at) - 1
