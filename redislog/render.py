@@ -74,12 +74,12 @@ MAX_FIELDS = 200
 
 # C0 except tab and newline, DEL, C1, soft hyphen, bidi controls and marks,
 # zero-width and invisible characters (fillers too), line/paragraph
-# separators, the BOM, interlinear annotations, surrogates, Unicode tags.
+# separators, the BOM, interlinear annotations, surrogates, the Unicode tags block.
 # Variation selectors stay: emoji need them.
 _UNSAFE_CLASS = (
     r"\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5"
     r"\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff"
-    r"\uffa0\ufff9-\ufffb\ud800-\udfff\U000e0001\U000e0020-\U000e007f"
+    r"\uffa0\ufff9-\ufffb\ud800-\udfff\U000e0000-\U000e007f"
 )
 _UNSAFE = re.compile(f"[{_UNSAFE_CLASS}]")
 _UNSAFE_LINE = re.compile(f"[\\t\\n{_UNSAFE_CLASS}]")
