@@ -205,13 +205,8 @@ def open_client(
         client = connection.connect(target, socket_timeout=socket_timeout)
         client.ping()
     except (redis.RedisError, embedded.EmbeddedError, OSError) as exc:
-        fail(f"cannot reach {target.describe()}: {_reason(exc)}")
+        fail(f"cannot reach {target.describe()}: {connection.describe(exc)}")
     return client, target
-
-
-def _reason(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
 
 
 def _version(value: bool) -> None:
@@ -332,7 +327,7 @@ def _resolve(client: redis.Redis, patterns: list[str] | None, notices: _Notices)
     except reader.ReaderError as exc:
         fail(str(exc))
     except redis.RedisError as exc:
-        fail(f"cannot list log keys: {_reason(exc)}")
+        fail(f"cannot list log keys: {connection.describe(exc)}")
 
 
 def _announce(notices: _Notices, doing: str, names: list[str], target: connection.Target) -> None:
@@ -564,7 +559,7 @@ def list_logs(
     except reader.ReaderError as exc:
         fail(str(exc))
     except redis.RedisError as exc:
-        fail(f"cannot list log keys on {target.describe()}: {_reason(exc)}")
+        fail(f"cannot list log keys on {target.describe()}: {connection.describe(exc)}")
     if not infos:
         sys.stderr.write(f"redislog: no log keys on {render.escape(target.describe())}\n")
         return
@@ -618,7 +613,7 @@ def info(url: UrlOption = None) -> None:
         memory = client.info("memory")
         count = client.scard(keys.INDEX)
     except redis.RedisError as exc:
-        fail(f"cannot read server info from {target.describe()}: {_reason(exc)}")
+        fail(f"cannot read server info from {target.describe()}: {connection.describe(exc)}")
     print(f"server:   {render.escape(target.describe())}")
     print(f"version:  redis {server.get('redis_version', '?')}")
     aof = bool(persistence.get("aof_enabled"))

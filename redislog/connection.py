@@ -21,6 +21,19 @@ SOCKET_TIMEOUT = 2.0
 CONNECT_TIMEOUT = 1.0
 _SCHEMES = ("redis", "rediss", "unix")
 
+# Server replies that clear up by themselves: memory, failover, loading.
+_TRANSIENT_REPLIES = {"OOM", "READONLY", "LOADING", "BUSY", "MASTERDOWN",
+                      "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS"}  # fmt: skip
+_TRANSIENT_ERRORS = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    OSError,
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError,
+)
+
 
 @dataclass(frozen=True)
 class Target:
@@ -94,3 +107,21 @@ def connect(
         health_check_interval=30,
         protocol=2,
     )
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether *exc* may clear up by itself (a lost connection, a restart...)."""
+    if isinstance(exc, _TRANSIENT_ERRORS):
+        return True
+    if isinstance(exc, redis.ResponseError):
+        # Redis 6.2 wraps errors raised inside a script in a generic reply,
+        # so look for the original error code in the text.
+        words = set(str(exc).replace("-", " ").split())
+        return not words.isdisjoint(_TRANSIENT_REPLIES)
+    return False
+
+
+def describe(exc: BaseException) -> str:
+    """What went wrong, on one line."""
+    text = " ".join(str(exc).split()).rstrip(".")
+    return text or type(exc).__name__

@@ -53,6 +53,7 @@ import redis
 
 from redislog import keys as keyspace
 from redislog import scripts
+from redislog.connection import describe, transient
 from redislog.entry import Entry, decode
 
 #: Seconds a tail's registration lives without a heartbeat.
@@ -82,8 +83,6 @@ _WINDOW_MAX = 20_000
 # waits at most that long (plus one window's overshoot while adapting).
 _CALL_TARGET = 0.010
 
-_TRANSIENT_REPLIES = ("LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN",
-                      "CLUSTERDOWN", "BUSY", "OOM")  # fmt: skip
 _GLOB = re.compile(r"[*?\[]")
 # Letters that Python's case-insensitive matching ties to non-ASCII letters.
 _FOLDING_SPLIT = re.compile("[iks]")
@@ -108,24 +107,6 @@ def _s(data: bytes | str) -> str:
     if isinstance(data, str):
         return data
     return data.decode("utf-8", "surrogateescape")
-
-
-def describe(exc: BaseException) -> str:
-    """One line saying what went wrong, without the exception's class noise."""
-    text = " ".join(str(exc).split()).rstrip(".")
-    return text or type(exc).__name__
-
-
-def transient(exc: BaseException) -> bool:
-    """Whether *exc* may clear up by itself (a lost connection, a restart...)."""
-    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, OSError)):
-        return True
-    if isinstance(exc, redis.ResponseError):
-        text = str(exc)
-        return any(text.startswith(reply) for reply in _TRANSIENT_REPLIES) or any(
-            f": {reply}" in text for reply in _TRANSIENT_REPLIES
-        )
-    return False
 
 
 def _twin(client: redis.Redis, timeout: float) -> redis.Redis:

@@ -7,12 +7,12 @@ repeats, so batches grow by themselves under load and a lone record leaves at
 once.
 
 Failures stay inside the thread: connection errors, timeouts and retryable
-server replies are retried with jittered exponential backoff, keeping the
-batch (a timed-out batch may have landed, so a retry may store it twice; the
-record ids let readers drop the repeat).  When the buffer is full the oldest
-records are dropped and counted, and a marker record reports them once Redis
-takes writes again.  Nothing here ever logs through ``logging``: a handler that
-logs about itself can recurse.
+server replies are retried with jittered exponential backoff.  A batch whose
+reply was lost may have landed: it is sent again exactly, under the same batch
+number, and the script skips it if so, so retries never store a record twice.
+When the buffer is full the oldest records are dropped and counted, and a
+marker record reports them once Redis takes writes again.  Nothing here ever
+logs through ``logging``: a handler that logs about itself can recurse.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 
 import redis
 
-from redislog import keys, record, scripts, serialize
+from redislog import connection, keys, record, scripts, serialize
 
 BATCH_RECORDS = 1000
 BATCH_BYTES = 4 * 1024 * 1024
@@ -38,16 +38,6 @@ INBOX_CAP = 10_000
 BACKOFF_BASE = 0.05
 BACKOFF_CAP = 2.0
 _MAX_PENDING_MARKERS = 16
-
-# Server replies that clear up by themselves: memory, failover, loading.
-_RETRYABLE_REPLIES = {"OOM", "READONLY", "LOADING", "BUSY", "MASTERDOWN",
-                      "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS"}  # fmt: skip
-_RETRYABLE_ERRORS = (
-    redis.exceptions.OutOfMemoryError,
-    redis.exceptions.ReadOnlyError,
-    redis.exceptions.ClusterDownError,
-    redis.exceptions.TryAgainError,
-)
 
 _live: weakref.WeakSet[Writer] = weakref.WeakSet()
 
@@ -200,12 +190,15 @@ class Writer:
     @property
     def submitted(self) -> int:
         """Records handed to submit() so far."""
-        return self._retired.records + sum(t.records for t in list(self._tallies))
+        # Under the lock: _retire_tallies() moves counts between the two.
+        with self._tally_lock:
+            return self._retired.records + sum(t.records for t in self._tallies)
 
     @property
     def buffered_bytes(self) -> int:
         """Bytes of the records waiting in the buffer."""
-        added = self._retired.bytes + sum(t.bytes for t in list(self._tallies))
+        with self._tally_lock:
+            added = self._retired.bytes + sum(t.bytes for t in self._tallies)
         return added - self._bytes_shed - self._bytes_out
 
     def _shed(self) -> None:
@@ -456,16 +449,9 @@ class Writer:
 
 
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, OSError, *_RETRYABLE_ERRORS)):
-        return True
-    if isinstance(exc, redis.ResponseError):
-        # Redis 6.2 wraps errors raised inside a script in a generic reply,
-        # so look for the original error code in the text.
-        words = set(str(exc).replace("-", " ").split())
-        return not words.isdisjoint(_RETRYABLE_REPLIES)
-    # Anything unexpected (the embedded server failing to start...) is retried:
-    # records are never thrown away for a fault that might pass.
-    return not isinstance(exc, redis.RedisError)
+    # Anything unexpected (the embedded server failing to start...) is retried
+    # too: records are never thrown away for a fault that might pass.
+    return connection.transient(exc) or not isinstance(exc, redis.RedisError)
 
 
 def _ambiguous(exc: BaseException) -> bool:
@@ -476,8 +462,7 @@ def _ambiguous(exc: BaseException) -> bool:
 
 
 def _describe(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()).rstrip(".")
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return f"{type(exc).__name__}: {connection.describe(exc)}"
 
 
 def _say(message: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import time
 from collections import Counter
 from collections.abc import Callable
 
@@ -161,6 +162,40 @@ def test_follow_survives_a_server_restart(server_factory: Callable[..., Server],
     assert any("lost connection to" in e and "reconnecting" in e for e in notices)
     assert sum("reconnected to" in e for e in notices) == 1
     assert any("may be missing" in e for e in notices)
+
+
+@pytest.mark.parametrize("seconds", [3, 7])
+def test_follow_survives_a_frozen_server(
+    server_factory: Callable[..., Server], key: str, seconds: float
+) -> None:
+    """Redis frozen (SIGSTOP) under a running tail, shorter and longer than the
+    tail's socket timeout: every record logged meanwhile shows up once, in order."""
+    server = server_factory()
+    handler = RedisHandler(url=server.url, key=key, socket_timeout=0.5)
+    logger = attach(handler, "app.frozen")
+    logger.info("r0")
+    handler.flush()
+    tail = Background("tail", key, "-o", "cat", "--url", server.url)
+    try:
+        tail.wait_lines(1)
+        watcher = server.client()
+        wait_for(lambda: blocked(watcher))
+        watcher.close()
+        server.freeze()
+        for i in range(1, 201):
+            logger.info(f"r{i}")
+        time.sleep(seconds)
+        server.thaw()
+        handler.flush(15)
+        tail.wait_for(lambda: "r200" in tail.lines, timeout=30)
+    finally:
+        server.thaw()
+        code = tail.stop()
+        handler.close()
+    assert code == 130
+    assert tail.lines == [f"r{i}" for i in range(201)]
+    notices = [e for e in tail.errors if "reading" not in e and "warning" not in e]
+    assert sum("reconnected to" in e for e in notices) <= 1
 
 
 def test_ctrl_c_exits_130_quietly_and_unregisters(
