@@ -37,7 +37,7 @@ check: lint type test  ## everything
 demo: $(STAMP)  ## log a few records into the embedded Redis and view them
 	$(BIN)/python examples/demo.py
 
-bench: $(STAMP)  ## write-path benchmark against a private redis-server
+bench: $(STAMP)  ## benchmarks (write path, viewer) against baselines run alongside
 	$(BIN)/python -m bench
 
 MINUTES ?= 5
