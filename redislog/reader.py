@@ -987,37 +987,47 @@ class Tail:
 
     def _recover(self, exc: BaseException) -> Iterator[list[Entry]]:
         """Reconnect with backoff, then pick up where the tail left off."""
-        self._notify(f"lost connection to {self._where}: {describe(exc)}; reconnecting")
-        self._client.close()
-        delay = 0.05
-        while True:
-            time.sleep(random.uniform(delay / 2, delay))
-            delay = min(2.0, delay * 2)
-            try:
-                client = self._connect(SOCKET_TIMEOUT)
-                client.ping()
-            except (redis.RedisError, OSError) as error:
-                if not transient(error):
-                    raise ReaderError(
-                        f"cannot reconnect to {self._where}: {describe(error)}"
-                    ) from None
-                continue
+
+        def ready(client: redis.Redis) -> None:
             self._client = client
             self._scripts(client)
-            try:
-                self._heartbeat(force=True)
-            except (redis.RedisError, OSError) as error:
-                if not transient(error):
-                    raise ReaderError(
-                        f"reading from {self._where} failed: {describe(error)}"
-                    ) from None
-                client.close()
-                continue
-            break
-        self._notify(f"reconnected to {self._where}")
+            self._heartbeat(force=True)
+
+        _reconnect(self._client, self._connect, self._where, self._notify, exc, ready)
         lost = [reg for reg in self._regs if not reg.attached]
         if lost:
             yield from self._reattach(lost, "the server lost this tail's buffer")
+
+
+def _reconnect(
+    old: redis.Redis,
+    connect: Connect,
+    where: str,
+    notify: Notify,
+    exc: BaseException,
+    ready: Callable[[redis.Redis], None] = lambda client: None,
+) -> redis.Redis:
+    """Say the connection was lost, then connect again with backoff until a
+    new client answers and *ready* (setup on it) succeeds; return the client."""
+    notify(f"lost connection to {where}: {describe(exc)}; reconnecting")
+    old.close()
+    delay = 0.05
+    while True:
+        time.sleep(random.uniform(delay / 2, delay))
+        delay = min(2.0, delay * 2)
+        client = None
+        try:
+            client = connect(SOCKET_TIMEOUT)
+            client.ping()
+            ready(client)
+        except (redis.RedisError, OSError) as error:
+            if client is not None:
+                client.close()
+            if not transient(error):
+                raise ReaderError(f"cannot reconnect to {where}: {describe(error)}") from None
+            continue
+        notify(f"reconnected to {where}")
+        return client
 
 
 # -- consume ------------------------------------------------------------------
@@ -1110,24 +1120,7 @@ class Consumer:
                 yield batch
 
     def _reconnect(self, exc: BaseException) -> None:
-        self._notify(f"lost connection to {self._where}: {describe(exc)}; reconnecting")
-        self._client.close()
-        delay = 0.05
-        while True:
-            time.sleep(random.uniform(delay / 2, delay))
-            delay = min(2.0, delay * 2)
-            try:
-                client = self._connect(SOCKET_TIMEOUT)
-                client.ping()
-            except (redis.RedisError, OSError) as error:
-                if not transient(error):
-                    raise ReaderError(
-                        f"cannot reconnect to {self._where}: {describe(error)}"
-                    ) from None
-                continue
-            self._client = client
-            self._notify(f"reconnected to {self._where}")
-            return
+        self._client = _reconnect(self._client, self._connect, self._where, self._notify, exc)
 
 
 # -- search -------------------------------------------------------------------
