@@ -444,19 +444,22 @@ class Renderer:
                 for name, value in (("exc", entry.exc), ("stack", entry.stack))
                 if value
             ]
-        shown = 0
-        hidden = 0
-        for name, value in _flatten(entry.fields):
-            if shown >= MAX_FIELDS and not self.full:
-                hidden += 1
-                continue
-            shown += 1
+        fields, hidden = self._shown_fields(entry)
+        for name, value in fields:
             self._field(pieces, name, value, value_style)
         for name, value in items:
             self._field(pieces, name, value, value_style)
         if hidden:
             pieces.append((" ", ""))
             pieces.append((f"{'…' if self._ellipsis else '...'}[+{hidden} fields]", "dim"))
+
+    def _shown_fields(self, entry: Entry) -> tuple[list[tuple[str, Any]], int]:
+        """The fields to show (flattened, at most MAX_FIELDS unless full), and
+        how many more there are."""
+        fields = list(_flatten(entry.fields))
+        if self.full or len(fields) <= MAX_FIELDS:
+            return fields, 0
+        return fields[:MAX_FIELDS], len(fields) - MAX_FIELDS
 
     def _field(self, pieces: list[Piece], name: str, value: Any, style: str) -> None:
         add = pieces.append
@@ -577,13 +580,8 @@ class Renderer:
         parts.append(f"msg={self._value(entry.msg, MAX_MESSAGE)}")
         if entry.problem:
             parts.append(f"problem={self._value(entry.problem)}")
-        shown = 0
-        hidden = 0
-        for name, value in _flatten(entry.fields):
-            if shown >= MAX_FIELDS and not self.full:
-                hidden += 1
-                continue
-            shown += 1
+        fields, hidden = self._shown_fields(entry)
+        for name, value in fields:
             key, marker = _clip(name, None if self.full else MAX_NAME)
             key = _KEY_SPECIAL.sub(_code, key + self._marker(marker)) or '""'
             parts.append(f"{key}={self._value(value)}")

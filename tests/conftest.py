@@ -3,6 +3,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -55,6 +56,23 @@ def key(request: pytest.FixtureRequest) -> str:
     # No glob characters: parametrized names carry brackets.
     name = request.node.name[:40].translate(str.maketrans("[]*?", "()__"))
     return f"logs:{name}:{next(_names)}"
+
+
+@pytest.fixture
+def zone() -> Iterator[Callable[[str], None]]:
+    """Switch the local time zone (POSIX TZ strings need no tz database)."""
+    old = os.environ.get("TZ")
+
+    def set_zone(name: str) -> None:
+        os.environ["TZ"] = name
+        time.tzset()
+
+    yield set_zone
+    if old is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
 
 
 @pytest.fixture(autouse=True)

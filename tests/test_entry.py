@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import orjson
 import pytest
@@ -18,23 +17,6 @@ from redislog import record, serialize
 from redislog.entry import Entry, decode, parse_iso, text_of, timestamp
 
 T0 = 1795654923.456  # 2026-11-26T01:02:03.456Z
-
-
-@pytest.fixture
-def zone() -> Iterator[Callable[[str], None]]:
-    """Switch the local time zone (POSIX TZ strings need no tz database)."""
-    old = os.environ.get("TZ")
-
-    def set_zone(name: str) -> None:
-        os.environ["TZ"] = name
-        time.tzset()
-
-    yield set_zone
-    if old is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
 
 
 def obj(**data: object) -> Entry:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import orjson
 import pytest
@@ -24,23 +22,6 @@ from redislog.filters import (
 
 # 2026-11-26 12:00:00 in EST (UTC-5), a Thursday.
 NOW = 1795712400.0
-
-
-@pytest.fixture
-def zone() -> Iterator[Callable[[str], None]]:
-    """Switch the local time zone (POSIX TZ strings need no tz database)."""
-    old = os.environ.get("TZ")
-
-    def set_zone(name: str) -> None:
-        os.environ["TZ"] = name
-        time.tzset()
-
-    yield set_zone
-    if old is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
 
 
 @pytest.fixture
