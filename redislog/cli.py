@@ -330,6 +330,26 @@ def _resolve(client: redis.Redis, patterns: list[str] | None, notices: _Notices)
         fail(f"cannot list log keys: {connection.describe(exc)}")
 
 
+def _view(
+    names: list[str] | None,
+    quiet: bool,
+    output: str,
+    color: str,
+    no_color: bool,
+    utc: bool,
+    full: bool,
+    single_line: bool,
+    url: str | None,
+) -> tuple[_Notices, render.Renderer, redis.Redis, connection.Target, list[str]]:
+    """What tail and search both need: notices, a renderer, a client and the keys."""
+    notices = _Notices(quiet)
+    renderer = _renderer(output, color, no_color, utc, full, single_line)
+    client, target = open_client(url, socket_timeout=reader.SOCKET_TIMEOUT)
+    chosen = _resolve(client, names, notices)
+    renderer.show_key = len(chosen) > 1
+    return notices, renderer, client, target, chosen
+
+
 def _announce(notices: _Notices, doing: str, names: list[str], target: connection.Target) -> None:
     """Say which server is in use: an app and a viewer must not silently differ."""
     shown = ", ".join(names[:3])
@@ -416,11 +436,9 @@ def tail(
         )
     if consume and lines is not None:
         fail("--consume pops every record, oldest first: -n does not apply", 2)
-    notices = _Notices(quiet)
-    renderer = _renderer(output, color, no_color, utc, full, single_line)
-    client, target = open_client(url, socket_timeout=reader.SOCKET_TIMEOUT)
-    chosen = _resolve(client, names, notices)
-    renderer.show_key = len(chosen) > 1
+    notices, renderer, client, target, chosen = _view(
+        names, quiet, output, color, no_color, utc, full, single_line, url
+    )
     connect = _connector(target)
     source: reader.Tail | reader.Consumer
     if consume:
@@ -484,11 +502,9 @@ def search(
     """Search the stored records; exit status 0 if any matched, 1 if none."""
     query = _query(level, logger, grep, field, since, until, exclude, case_sensitive)
     most = _count("--limit", limit)
-    notices = _Notices(quiet)
-    renderer = _renderer(output, color, no_color, utc, full, single_line)
-    client, target = open_client(url, socket_timeout=reader.SOCKET_TIMEOUT)
-    chosen = _resolve(client, names, notices)
-    renderer.show_key = len(chosen) > 1
+    notices, renderer, client, target, chosen = _view(
+        names, quiet, output, color, no_color, utc, full, single_line, url
+    )
     _announce(notices, "searching on", chosen, target)
 
     started = time.monotonic()

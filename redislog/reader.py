@@ -491,9 +491,10 @@ class _Pacer:
         self.size = int(max(_WINDOW_MIN, min(_WINDOW_MAX, size)))
 
 
-def _sort_keys(entries: Iterable[Entry]) -> Iterator[tuple[float, Entry]]:
-    """Pairs (time, entry) for merging; untimed entries keep the last time."""
-    last = float("-inf")
+def _sort_keys(entries: Iterable[Entry], start: float) -> Iterator[tuple[float, Entry]]:
+    """Pairs (time, entry) for merging; untimed entries keep the last time
+    (*start* before the first)."""
+    last = start
     for entry in entries:
         if entry.ts is not None:
             last = entry.ts
@@ -505,21 +506,10 @@ def _merge(streams: Sequence[Iterable[Entry]], *, newest_first: bool = False) ->
     if len(streams) == 1:
         yield from streams[0]
         return
-    if newest_first:
-        pairs = [_sort_keys_desc(stream) for stream in streams]
-        merged = heapq.merge(*pairs, key=lambda pair: pair[0], reverse=True)
-    else:
-        merged = heapq.merge(*map(_sort_keys, streams), key=lambda pair: pair[0])
-    for _, entry in merged:
+    start = float("inf") if newest_first else float("-inf")
+    pairs = [_sort_keys(stream, start) for stream in streams]
+    for _, entry in heapq.merge(*pairs, key=lambda pair: pair[0], reverse=newest_first):
         yield entry
-
-
-def _sort_keys_desc(entries: Iterable[Entry]) -> Iterator[tuple[float, Entry]]:
-    last = float("inf")
-    for entry in entries:
-        if entry.ts is not None:
-            last = entry.ts
-        yield last, entry
 
 
 def _batches(entries: Iterable[Entry], size: int = 1000) -> Iterator[list[Entry]]:
