@@ -64,10 +64,10 @@ class Proxy:
         self._budget = nbytes
 
     def refuse(self) -> None:
+        self.cut()
         server, self._server = self._server, None
         if server is not None:
             self._call(self._close(server))
-        self.cut()
 
     def close(self) -> None:
         self.refuse()
@@ -83,8 +83,9 @@ class Proxy:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _close(self, server: asyncio.Server) -> None:
+        # Only the listener: wait_closed() would also wait (from Python 3.12
+        # on) for connection handlers, which the cut is still winding down.
         server.close()
-        await server.wait_closed()
 
     async def _reset_all(self) -> None:
         for writer in list(self._writers):
