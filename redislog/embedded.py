@@ -126,4 +126,8 @@ def stop(directory: Path | None = None) -> bool:
         sock.sendall(b"SHUTDOWN\r\n")
         with contextlib.suppress(OSError):
             sock.recv(64)
+    # Until it is gone, a new ensure() would take the dying server for alive.
+    deadline = time.monotonic() + _START_TIMEOUT
+    while _alive(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
     return True
