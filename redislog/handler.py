@@ -143,9 +143,11 @@ class RedisHandler(logging.Handler):
         """Build the record and buffer it for the writer thread."""
         try:
             writer = self._writer
-            if record.thread == writer.thread_id:
-                # Logged by redis-py (or anything else) inside the writer
-                # itself: shipping it would feed the writer its own output.
+            if record.thread == writer.thread_id and _from_redis_client(record.name):
+                # Logged by redis-py while the writer talks to Redis: shipping
+                # it would feed the writer its own output, batch after batch.
+                # (Other records in that thread, like a finalizer run by the
+                # garbage collector there, are shipped as usual.)
                 return
             entry = build(record, self._producer.next_id(), self.fields)
             writer.submit(serialize.dumps(entry, self.max_record_bytes))
@@ -185,3 +187,7 @@ class RedisHandler(logging.Handler):
 def _positive(name: str, value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive integer, not {value!r}")
+
+
+def _from_redis_client(logger: str) -> bool:
+    return logger == "redis" or logger.startswith("redis.")

@@ -448,17 +448,22 @@ class ChattyRedis(redis.Redis):
     """A client that logs from inside the writer thread."""
 
     def register_script(self, script: Any) -> Any:
-        logging.getLogger("chatty").warning("registering a script")
+        logging.getLogger("redis.chatty").warning("registering a script")
+        logging.getLogger("app.finalizer").warning("from a finalizer run here")
         return super().register_script(script)
 
 
-def test_records_from_the_writer_thread_are_not_shipped(shared_server: Server, key: str) -> None:
+def test_redis_client_records_from_the_writer_thread_are_not_shipped(
+    shared_server: Server, key: str
+) -> None:
     handler = RedisHandler(key=key, client=ChattyRedis(port=shared_server.port))
     root = logging.getLogger()
     root.addHandler(handler)
     logging.getLogger("app.loop").warning("from the app")
     handler.flush()
-    assert [r["msg"] for r in stored(shared_server.client(), key)] == ["from the app"]
+    handler.flush()
+    messages = {r["msg"] for r in stored(shared_server.client(), key)}
+    assert messages == {"from the app", "from a finalizer run here"}
 
 
 def test_handler_filters_still_apply(shared_server: Server, key: str) -> None:
@@ -536,7 +541,10 @@ def test_logging_from_signal_handlers_and_finalizers_never_deadlocks(
     assert result.returncode == 0, result.stderr
     count, fired, delivered, submitted = map(int, result.stdout.split())
     assert fired > 100
-    assert delivered == submitted >= 2 * count + fired - 1000
+    assert delivered == submitted
+    # Every call logged once, finalizers included (some run in the writer
+    # thread); one more if an alarm was pending when the timer stopped.
+    assert 2 * count + fired <= submitted <= 2 * count + fired + 1
     assert client.llen(key) == delivered
 
 
