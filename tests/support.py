@@ -45,3 +45,14 @@ def run_script(source: str, *args: str, timeout: float = 60) -> subprocess.Compl
         timeout=timeout,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
     )
+
+
+def wait_until_following(client: redis.Redis) -> None:
+    """Wait until some client waits in a BRPOP: a tail is following."""
+
+    def blocked() -> bool:
+        return any(
+            c.get("cmd") == "brpop" and "b" in c.get("flags", "") for c in client.client_list()
+        )
+
+    wait_for(blocked)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import signal
@@ -15,9 +16,8 @@ import redis
 
 from redislog import RedisHandler, keys
 from tests.servers import Server
-from tests.support import attach, wait_for
+from tests.support import attach, wait_for, wait_until_following
 from tests.test_cli_misc import Background, log_records, run_cli
-from tests.test_reader import blocked
 
 # Hostile and foreign list elements: every mode must show them, escaped.
 HOSTILE = [
@@ -142,9 +142,8 @@ def test_follow_survives_a_server_restart(server_factory: Callable[..., Server],
     tail = Background("tail", key, "-o", "cat", "--url", server.url)
     try:
         tail.wait_lines(1)
-        watcher = server.client()
-        wait_for(lambda: blocked(watcher))
-        watcher.close()
+        with contextlib.closing(server.client()) as watcher:
+            wait_until_following(watcher)
         server.restart()
         logger.info("after")
         handler.flush(10)
@@ -178,9 +177,8 @@ def test_follow_survives_a_frozen_server(
     tail = Background("tail", key, "-o", "cat", "--url", server.url)
     try:
         tail.wait_lines(1)
-        watcher = server.client()
-        wait_for(lambda: blocked(watcher))
-        watcher.close()
+        with contextlib.closing(server.client()) as watcher:
+            wait_until_following(watcher)
         server.freeze()
         for i in range(1, 201):
             logger.info(f"r{i}")

@@ -17,7 +17,7 @@ from redislog import connection, filters, keys, reader, scripts
 from redislog.entry import Entry, decode
 from tests.proxy import Proxy
 from tests.servers import Server
-from tests.support import wait_for
+from tests.support import wait_until_following
 
 _batches = itertools.count(1)
 
@@ -45,11 +45,6 @@ def record(i: int, msg: str | None = None, *, level: int = 20, ts: float | None 
             "id": f"p:{i}",
         }
     )
-
-
-def blocked(client: redis.Redis) -> bool:
-    """Whether some client waits in a BRPOP."""
-    return any(c.get("cmd") == "brpop" and "b" in c.get("flags", "") for c in client.client_list())
 
 
 @pytest.fixture
@@ -334,7 +329,7 @@ def test_tail_survives_cut_connections(
         # A daemon: should the tail never come back, the test fails, not hangs.
         thread = threading.Thread(target=read, daemon=True)
         thread.start()
-        wait_for(lambda: blocked(client))
+        wait_until_following(client)
         proxy.cut()
         push(client, key, record(1))
         push(client, key, record(2), record(3))
@@ -399,7 +394,7 @@ def test_consumer_reconnects(client: redis.Redis, key: str, shared_server: Serve
         got: list[str] = []
         thread = threading.Thread(target=lambda: got.extend(messages(itertools.islice(batches, 1))))
         thread.start()
-        wait_for(lambda: blocked(client))
+        wait_until_following(client)
         proxy.cut()
         push(client, key, record(1))
         thread.join(10)
