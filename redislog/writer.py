@@ -94,8 +94,7 @@ class Writer:
         self.where = where
         self.capacity = capacity
         self.capacity_bytes = capacity_bytes
-        # Below this many records the buffer cannot hold capacity_bytes.
-        self._bytes_checked_above = capacity_bytes // record_bytes
+        self.record_bytes = record_bytes
         self._producer = producer
         self._keys = [key, keys.tails(key), keys.gaps(key), keys.meta(key)]
         self._inbox_prefix = keys.inbox(key, "")
@@ -118,6 +117,7 @@ class Writer:
         self._start_lock = threading.RLock()
         self._bytes_shed = 0
         self._bytes_out = 0
+        self._bytes_checked_above = self._safe_size(0)
         self.dropped = 0
         self.delivered = 0
         self._reported = 0
@@ -159,9 +159,7 @@ class Writer:
         buffer.append(data)
         size = len(buffer)
         # The byte count is only summed when the buffer could exceed it.
-        if size > self.capacity or (
-            size > self._bytes_checked_above and self.buffered_bytes > self.capacity_bytes
-        ):
+        if size > self.capacity or (size > self._bytes_checked_above and self._over_bytes(size)):
             self._shed()
         if self._idle:
             self._wake()
@@ -201,6 +199,21 @@ class Writer:
             added = self._retired.bytes + sum(t.bytes for t in self._tallies)
         return added - self._bytes_shed - self._bytes_out
 
+    def _safe_size(self, held: int) -> int:
+        """How many records the buffer can hold before it might pass
+        capacity_bytes, now that it holds *held* bytes: none is larger than
+        record_bytes."""
+        return max(self.capacity_bytes - held, 0) // self.record_bytes
+
+    def _over_bytes(self, size: int) -> bool:
+        held = self.buffered_bytes
+        # Only records added from now on can push it over: the next sum is
+        # due once enough of them could have.  Whoever removes records
+        # (_take, _shed) resets this, as removing small records leaves a
+        # buffer of large ones that fits fewer.
+        self._bytes_checked_above = size + self._safe_size(held)
+        return held > self.capacity_bytes
+
     def _shed(self) -> None:
         """Drop the oldest records until the buffer fits its bounds."""
         buffer = self._buffer
@@ -214,6 +227,7 @@ class Writer:
                     return
                 self._count_drops(1)
                 self._bytes_shed += len(old)
+            self._bytes_checked_above = self._safe_size(0)
 
     def _start(self) -> None:
         with self._start_lock:
@@ -287,6 +301,7 @@ class Writer:
             batch.append(data)
             size += len(data)
         self._bytes_out += size
+        self._bytes_checked_above = self._safe_size(0)
         return batch
 
     def _run(self) -> None:
