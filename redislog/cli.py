@@ -21,7 +21,6 @@ from types import FrameType
 from typing import Annotated, NoReturn
 from urllib.parse import urlsplit
 
-import redis
 import typer
 
 from redislog import __version__, connection, embedded, filters, keys, reader, render
@@ -195,7 +194,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def open_client(
     url: str | None, *, socket_timeout: float = 5.0
-) -> tuple[redis.Redis, connection.Target]:
+) -> tuple[connection.Client, connection.Target]:
     """Connect and check the server answers; exit with one line if not."""
     try:
         target = connection.resolve(url)
@@ -204,7 +203,7 @@ def open_client(
     try:
         client = connection.connect(target, socket_timeout=socket_timeout)
         client.ping()
-    except (redis.RedisError, embedded.EmbeddedError, OSError) as exc:
+    except (*connection.ERRORS, embedded.EmbeddedError, ValueError) as exc:
         fail(f"cannot reach {target.describe()}: {connection.describe(exc)}")
     return client, target
 
@@ -315,18 +314,18 @@ def _count(option: str, text: str) -> int | None:
 
 
 def _connector(target: connection.Target) -> reader.Connect:
-    def connect(timeout: float) -> redis.Redis:
+    def connect(timeout: float) -> connection.Client:
         return connection.connect(target, socket_timeout=timeout)
 
     return connect
 
 
-def _resolve(client: redis.Redis, patterns: list[str] | None, notices: _Notices) -> list[str]:
+def _resolve(client: connection.Client, patterns: list[str] | None, notices: _Notices) -> list[str]:
     try:
         return reader.resolve(client, patterns or (), notices)
     except reader.ReaderError as exc:
         fail(str(exc))
-    except redis.RedisError as exc:
+    except connection.ERRORS as exc:
         fail(f"cannot list log keys: {connection.describe(exc)}")
 
 
@@ -340,7 +339,7 @@ def _view(
     full: bool,
     single_line: bool,
     url: str | None,
-) -> tuple[_Notices, render.Renderer, redis.Redis, connection.Target, list[str]]:
+) -> tuple[_Notices, render.Renderer, connection.Client, connection.Target, list[str]]:
     """What tail and search both need: notices, a renderer, a client and the keys."""
     notices = _Notices(quiet)
     renderer = _renderer(output, color, no_color, utc, full, single_line)
@@ -574,7 +573,7 @@ def list_logs(
         infos = reader.describe_logs(client, names or ())
     except reader.ReaderError as exc:
         fail(str(exc))
-    except redis.RedisError as exc:
+    except connection.ERRORS as exc:
         fail(f"cannot list log keys on {target.describe()}: {connection.describe(exc)}")
     if not infos:
         sys.stderr.write(f"redislog: no log keys on {render.escape(target.describe())}\n")
@@ -628,7 +627,7 @@ def info(url: UrlOption = None) -> None:
         persistence = client.info("persistence")
         memory = client.info("memory")
         count = client.scard(keys.INDEX)
-    except redis.RedisError as exc:
+    except connection.ERRORS as exc:
         fail(f"cannot read server info from {target.describe()}: {connection.describe(exc)}")
     print(f"server:   {render.escape(target.describe())}")
     print(f"version:  redis {server.get('redis_version', '?')}")
