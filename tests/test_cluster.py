@@ -95,7 +95,9 @@ def test_globs_tail_ls_and_search_across_nodes(cluster: Cluster, key: str) -> No
     assert listed.returncode == 0, listed.stderr
     rows = [line.split() for line in listed.stdout.splitlines()[1:]]
     assert [(row[0], row[1]) for row in rows] == [(name, "201") for name in names]
-    found = run_cli("search", f"{key}:*", "--limit", "all", "-o", "json", "-q", "--url", cluster.url)
+    found = run_cli(
+        "search", f"{key}:*", "--limit", "all", "-o", "json", "-q", "--url", cluster.url
+    )
     assert found.returncode == 0, found.stderr
     records = [json.loads(line) for line in found.stdout.splitlines()]
     assert Counter((r["key"], r["i"]) for r in records) == Counter(
