@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterator
 from types import FrameType
 from typing import Annotated, NoReturn
-from urllib.parse import urlsplit
 
 import typer
 
@@ -358,12 +357,6 @@ def _announce(notices: _Notices, doing: str, names: list[str], target: connectio
     notices(f"{verb} {shown} {preposition} {target.describe()}")
 
 
-def _local(target: connection.Target) -> bool:
-    """Whether the server runs on this machine (cheap to read whole windows from)."""
-    parts = urlsplit(target.url)
-    return parts.scheme == "unix" or parts.hostname in (None, "", "localhost", "127.0.0.1", "::1")
-
-
 def _terminate(signum: int, frame: FrameType | None) -> None:
     raise typer.Exit(128 + signum)
 
@@ -526,7 +519,7 @@ def search(
         query=query,
         on_window=on_window,
         where=target.describe(),
-        local=_local(target),
+        local=connection.local(target.url),
     )
     found = 0
     try:
@@ -627,9 +620,11 @@ def info(url: UrlOption = None) -> None:
         persistence = client.info("persistence")
         memory = client.info("memory")
         count = client.scard(keys.INDEX)
+        layout = connection.layout(client)
     except connection.ERRORS as exc:
         fail(f"cannot read server info from {target.describe()}: {connection.describe(exc)}")
     print(f"server:   {render.escape(target.describe())}")
+    print(f"mode:     {render.escape(layout)}")
     print(f"version:  redis {server.get('redis_version', '?')}")
     aof = bool(persistence.get("aof_enabled"))
     print(f"persist:  {'append-only file' if aof else 'no append-only file'}")

@@ -26,7 +26,7 @@ from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException
 from redis.retry import Retry
-from redis.sentinel import Sentinel
+from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from redislog import embedded
 
@@ -266,6 +266,18 @@ def _sentinel_master(url: str, timeouts: dict[str, Any]) -> redis.Redis:
 def is_cluster(client: object) -> bool:
     """Whether *client* talks to a Redis Cluster."""
     return isinstance(client, RedisCluster)
+
+
+def layout(client: Client) -> str:
+    """What *client* talks to: one server, a Sentinel-named master, or a cluster."""
+    if isinstance(client, RedisCluster):
+        masters = client.get_primaries()  # type: ignore[no-untyped-call]
+        return f"cluster of {len(masters)} masters"
+    pool = client.connection_pool
+    if isinstance(pool, SentinelConnectionPool):
+        host, port = pool.get_master_address()  # type: ignore[no-untyped-call]
+        return f"master {host}:{port} of Sentinel service {pool.service_name!r}"
+    return "single server"
 
 
 def local(url: str) -> bool:

@@ -1086,6 +1086,13 @@ class Tail:
             self._heartbeat(force=True)
 
         _reconnect(self._client, self._connect, self._where, self._notify, exc, ready)
+        # Records popped from an inbox just as the connection broke (or that a
+        # failover took with the old master) never arrived: catch up from the
+        # log itself, after the last record seen.  Those also still waiting in
+        # the inbox come again later and are dropped as repeats.
+        kept = [reg for reg in self._regs if reg.attached]
+        if kept:
+            yield from self._reattach(kept, None)
         lost = [reg for reg in self._regs if not reg.attached]
         if lost:
             yield from self._reattach(lost, "the server lost this tail's buffer")

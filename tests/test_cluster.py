@@ -129,7 +129,10 @@ def test_consumers_pop_from_every_node(cluster: Cluster, key: str) -> None:
     admin.close()
 
 
-def test_a_cluster_has_only_db_0(cluster: Cluster) -> None:
+def test_info_names_the_cluster_and_a_cluster_has_only_db_0(cluster: Cluster) -> None:
+    info = run_cli("info", "--url", cluster.nodes[2].url)
+    assert info.returncode == 0, info.stderr
+    assert "mode:     cluster of 3 masters" in info.stdout
     url = cluster.url.rsplit("/", 1)[0] + "/1"
     error = one_line_error(run_cli("ls", "--url", url), 1)
     assert "a cluster has only db 0" in error

@@ -13,7 +13,7 @@ from typing import Any
 from redislog import keys
 from tests.servers import SentinelGroup
 from tests.support import wait_for
-from tests.test_cli_misc import Background
+from tests.test_cli_misc import Background, run_cli
 
 
 def test_failover_during_logging_stores_every_record_and_the_tail_carries_on(
@@ -62,13 +62,19 @@ def test_failover_during_logging_stores_every_record_and_the_tail_carries_on(
         assert handler.stats["dropped"] == 0
         client = new_master.client()
         stored = {json.loads(raw)["i"] for raw in client.lrange(key, 0, -1)}
-        assert stored == set(range(logged))
+        assert stored == set(range(logged)), f"missing: {sorted(set(range(logged)) - stored)}"
         tail.wait_for(lambda: logged - 1 in {json.loads(line)["i"] for line in tail.lines}, 30)
-        assert {json.loads(line)["i"] for line in tail.lines} == set(range(logged))
+        seen = {json.loads(line)["i"] for line in tail.lines}
+        assert seen == set(range(logged)), f"tail missed {sorted(set(range(logged)) - seen)}"
         assert any("reconnected" in line for line in tail.errors), tail.errors
+        info = run_cli("info", "--url", group.url)
+        assert f"mode:     master 127.0.0.1:{new_master.port} of Sentinel service 'logs'" in (
+            info.stdout
+        ), info.stderr
         client.close()
         admin.close()
     finally:
         if tail is not None:
-            tail.stop()
+            # Generous: on a loaded machine the tail's exit has been seen to be slow.
+            tail.stop(timeout=30)
         group.stop()
