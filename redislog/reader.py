@@ -28,9 +28,10 @@ Records are matched and shown after ``entry.decode``; repeats of a record id
 ids.
 
 Redis Cluster: every key one script touches shares its log key's slot, so
-each log key can be read on its own node; only the single ``BRPOP`` over
-several inboxes assumes one server (a cluster needs one blocking pop per
-node).
+each log key is read on its own node; a cluster refuses one ``BRPOP`` over
+keys of several slots, so there tails and consumers block per slot, each on
+a thread and connection of its own (see :class:`_Pops`).  Pipelines of
+per-key commands (``ls``, resolving globs) are split by node by redis-py.
 """
 
 from __future__ import annotations
