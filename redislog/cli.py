@@ -19,9 +19,7 @@ import time
 from collections.abc import Iterator
 from types import FrameType
 from typing import Annotated, NoReturn
-from urllib.parse import urlsplit
 
-import redis
 import typer
 
 from redislog import __version__, connection, embedded, filters, keys, reader, render
@@ -195,7 +193,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def open_client(
     url: str | None, *, socket_timeout: float = 5.0
-) -> tuple[redis.Redis, connection.Target]:
+) -> tuple[connection.Client, connection.Target]:
     """Connect and check the server answers; exit with one line if not."""
     try:
         target = connection.resolve(url)
@@ -204,7 +202,7 @@ def open_client(
     try:
         client = connection.connect(target, socket_timeout=socket_timeout)
         client.ping()
-    except (redis.RedisError, embedded.EmbeddedError, OSError) as exc:
+    except (*connection.ERRORS, embedded.EmbeddedError, ValueError) as exc:
         fail(f"cannot reach {target.describe()}: {connection.describe(exc)}")
     return client, target
 
@@ -315,18 +313,18 @@ def _count(option: str, text: str) -> int | None:
 
 
 def _connector(target: connection.Target) -> reader.Connect:
-    def connect(timeout: float) -> redis.Redis:
+    def connect(timeout: float) -> connection.Client:
         return connection.connect(target, socket_timeout=timeout)
 
     return connect
 
 
-def _resolve(client: redis.Redis, patterns: list[str] | None, notices: _Notices) -> list[str]:
+def _resolve(client: connection.Client, patterns: list[str] | None, notices: _Notices) -> list[str]:
     try:
         return reader.resolve(client, patterns or (), notices)
     except reader.ReaderError as exc:
         fail(str(exc))
-    except redis.RedisError as exc:
+    except connection.ERRORS as exc:
         fail(f"cannot list log keys: {connection.describe(exc)}")
 
 
@@ -340,7 +338,7 @@ def _view(
     full: bool,
     single_line: bool,
     url: str | None,
-) -> tuple[_Notices, render.Renderer, redis.Redis, connection.Target, list[str]]:
+) -> tuple[_Notices, render.Renderer, connection.Client, connection.Target, list[str]]:
     """What tail and search both need: notices, a renderer, a client and the keys."""
     notices = _Notices(quiet)
     renderer = _renderer(output, color, no_color, utc, full, single_line)
@@ -357,12 +355,6 @@ def _announce(notices: _Notices, doing: str, names: list[str], target: connectio
         shown += f" and {len(names) - 3} more"
     verb, _, preposition = doing.partition(" ")
     notices(f"{verb} {shown} {preposition} {target.describe()}")
-
-
-def _local(target: connection.Target) -> bool:
-    """Whether the server runs on this machine (cheap to read whole windows from)."""
-    parts = urlsplit(target.url)
-    return parts.scheme == "unix" or parts.hostname in (None, "", "localhost", "127.0.0.1", "::1")
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -527,7 +519,7 @@ def search(
         query=query,
         on_window=on_window,
         where=target.describe(),
-        local=_local(target),
+        local=connection.local(target.url),
     )
     found = 0
     try:
@@ -574,7 +566,7 @@ def list_logs(
         infos = reader.describe_logs(client, names or ())
     except reader.ReaderError as exc:
         fail(str(exc))
-    except redis.RedisError as exc:
+    except connection.ERRORS as exc:
         fail(f"cannot list log keys on {target.describe()}: {connection.describe(exc)}")
     if not infos:
         sys.stderr.write(f"redislog: no log keys on {render.escape(target.describe())}\n")
@@ -628,9 +620,11 @@ def info(url: UrlOption = None) -> None:
         persistence = client.info("persistence")
         memory = client.info("memory")
         count = client.scard(keys.INDEX)
-    except redis.RedisError as exc:
+        layout = connection.layout(client)
+    except connection.ERRORS as exc:
         fail(f"cannot read server info from {target.describe()}: {connection.describe(exc)}")
     print(f"server:   {render.escape(target.describe())}")
+    print(f"mode:     {render.escape(layout)}")
     print(f"version:  redis {server.get('redis_version', '?')}")
     aof = bool(persistence.get("aof_enabled"))
     print(f"persist:  {'append-only file' if aof else 'no append-only file'}")

@@ -2,28 +2,59 @@
 
 The URL comes from an explicit argument, else ``REDISLOG_URL``, else
 ``REDIS_URL``, else the embedded server (see ``embedded``).  ``redis://``,
-``rediss://`` (TLS) and ``unix://`` URLs may carry a user and password.
+``rediss://`` (TLS) and ``unix://`` URLs may carry a user and password; a
+``redis://`` or ``rediss://`` URL of any node of a Redis Cluster gives a
+cluster client (the server is asked with ``HELLO``, which every ACL user may
+send).  ``redis+sentinel://[user:password@]host:port[,host:port...]/service[/db]``
+asks Sentinel for the master of *service*, again on every reconnection.
+
+TLS options ride in the query string of a ``rediss://`` URL under redis-py's
+names (``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``, ``ssl_cert_reqs``,
+``ssl_check_hostname``...).  Other query options are refused: the timeouts
+are set here on purpose (a blocking read needs one longer than its block).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, TypeAlias
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import redis
 from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
+from redis.exceptions import RedisClusterException
 from redis.retry import Retry
+from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from redislog import embedded
 
+#: A client of one server (or of the master Sentinel names), or of a cluster.
+Client: TypeAlias = "redis.Redis | RedisCluster"
+
+#: Everything a Redis call can raise that is about Redis, not a bug here.
+ERRORS = (redis.RedisError, OSError, RedisClusterException)
+
 SOCKET_TIMEOUT = 2.0
 CONNECT_TIMEOUT = 1.0
-_SCHEMES = ("redis", "rediss", "unix")
+SENTINEL = "redis+sentinel"
+_SCHEMES = ("redis", "rediss", "unix", SENTINEL)
+_TLS_OPTIONS = {
+    "ssl_ca_certs": str,
+    "ssl_ca_path": str,
+    "ssl_certfile": str,
+    "ssl_keyfile": str,
+    "ssl_password": str,
+    "ssl_cert_reqs": ("none", "optional", "required"),
+    "ssl_check_hostname": ("true", "false", "yes", "no", "1", "0"),
+}
+_SENTINEL_OPTIONS = ("sentinel_username", "sentinel_password")
+_SECRET_OPTIONS = ("ssl_password", "sentinel_password")
 
 # Server replies that clear up by themselves: memory, failover, loading.
 _TRANSIENT_REPLIES = {"OOM", "READONLY", "LOADING", "BUSY", "MASTERDOWN",
-                      "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS"}  # fmt: skip
+                      "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS", "MOVED", "ASK"}  # fmt: skip
 _TRANSIENT_ERRORS = (
     redis.ConnectionError,
     redis.TimeoutError,
@@ -32,6 +63,10 @@ _TRANSIENT_ERRORS = (
     redis.exceptions.ReadOnlyError,
     redis.exceptions.ClusterDownError,
     redis.exceptions.TryAgainError,
+    # A slot moving (or its master failing over) faster than the client
+    # follows; a cluster no node of which answers.
+    redis.exceptions.AskError,
+    RedisClusterException,
 )
 
 
@@ -64,26 +99,97 @@ def resolve(url: str | None = None) -> Target:
 
 
 def check(url: str) -> str:
-    """Return *url* if its scheme is one redislog speaks, else raise ValueError."""
-    scheme = urlsplit(url).scheme
+    """Return *url* if redislog can use it, else raise ValueError saying why."""
+    parts = urlsplit(url)
+    scheme = parts.scheme
     if scheme not in _SCHEMES:
         raise ValueError(
-            f"unsupported Redis URL {redact(url)!r}: expected redis://, rediss:// or unix://"
+            f"unsupported Redis URL {redact(url)!r}: expected redis://, rediss://, "
+            "unix:// or redis+sentinel://"
         )
+    allowed: dict[str, Any] = {"db": int}
+    if scheme == "rediss":
+        allowed.update(_TLS_OPTIONS)
+    if scheme == SENTINEL:
+        allowed.update(dict.fromkeys(_SENTINEL_OPTIONS, str))
+        sentinel_parts(url)  # raises if malformed
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        kind = allowed.get(name)
+        if kind is None:
+            hint = " (TLS options need a rediss:// URL)" if name in _TLS_OPTIONS else ""
+            raise ValueError(f"unknown option {name!r} in Redis URL {redact(url)!r}{hint}")
+        if isinstance(kind, tuple) and value.lower() not in kind:
+            raise ValueError(f"{name} must be one of {', '.join(kind)}, not {value!r}")
+        if kind is int and not value.isdigit():
+            raise ValueError(f"{name} must be a number, not {value!r}")
     return url
 
 
-def redact(url: str) -> str:
-    """*url* with its password replaced by ``***``."""
+@dataclass(frozen=True)
+class SentinelParts:
+    """A ``redis+sentinel://`` URL taken apart."""
+
+    sentinels: list[tuple[str, int]]
+    service: str
+    db: int
+    username: str | None
+    password: str | None
+    options: dict[str, str]
+
+
+def sentinel_parts(url: str) -> SentinelParts:
+    """Take a ``redis+sentinel://`` URL apart; ValueError if it is malformed."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    netloc = f"{user}:***@{host}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    userinfo, _, hostlist = parts.netloc.rpartition("@")
+    username = password = None
+    if userinfo:
+        user, colon, secret = userinfo.partition(":")
+        username = unquote(user) or None
+        password = unquote(secret) if colon else None
+    sentinels = []
+    for item in hostlist.split(","):
+        host, colon, port = item.strip().rpartition(":")
+        if not colon or not host or not port.isdigit():
+            raise ValueError(
+                f"bad Sentinel address {item!r} in {redact(url)!r}: use host:port[,host:port...]"
+            )
+        sentinels.append((host.strip("[]"), int(port)))
+    path = [unquote(piece) for piece in parts.path.split("/") if piece]
+    if not path or len(path) > 2 or (len(path) == 2 and not path[1].isdigit()):
+        raise ValueError(
+            f"bad Sentinel URL {redact(url)!r}: use "
+            "redis+sentinel://[user:password@]host:port[,host:port...]/service_name[/db]"
+        )
+    return SentinelParts(
+        sentinels=sentinels,
+        service=path[0],
+        db=int(path[1]) if len(path) == 2 else 0,
+        username=username,
+        password=password,
+        options=dict(parse_qsl(parts.query)),
+    )
+
+
+def redact(url: str) -> str:
+    """*url* with its passwords replaced by ``***``."""
+    parts = urlsplit(url)
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    netloc = parts.netloc
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.partition(':')[0]}:***@{hosts}"
+    query = parts.query
+    if any(name in query for name in _SECRET_OPTIONS):
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode(
+            [(name, "***" if name in _SECRET_OPTIONS else value) for name, value in pairs],
+            safe="/*",
+        )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _no_retries() -> Retry:
+    # Retries are the caller's job: a retried write may land twice.
+    return Retry(NoBackoff(), 0)
 
 
 def connect(
@@ -91,22 +197,97 @@ def connect(
     *,
     socket_timeout: float = SOCKET_TIMEOUT,
     connect_timeout: float = CONNECT_TIMEOUT,
-) -> redis.Redis:
+) -> Client:
     """A client for *target* that never retries on its own and never waits forever.
 
-    Starts the embedded server first when *target* is it.
+    Starts the embedded server first when *target* is it.  For a URL of a
+    cluster node this asks the node (one round trip) and returns a cluster
+    client; for a Sentinel URL, a client of the master that Sentinel names.
     """
     if target.embedded:
         embedded.ensure()
-    return redis.Redis.from_url(
-        target.url,
-        socket_timeout=socket_timeout,
-        socket_connect_timeout=connect_timeout,
-        # Retries are the caller's job: a retried write may land twice.
-        retry=Retry(NoBackoff(), 0),
-        health_check_interval=30,
-        protocol=2,
+    timeouts: dict[str, Any] = {
+        "socket_timeout": socket_timeout,
+        "socket_connect_timeout": connect_timeout,
+        "protocol": 2,
+    }
+    if urlsplit(target.url).scheme == SENTINEL:
+        return _sentinel_master(target.url, timeouts)
+    client = redis.Redis.from_url(
+        target.url, retry=_no_retries(), health_check_interval=30, **timeouts
     )
+    if target.url.startswith("unix:") or not _in_cluster(client):
+        return client
+    client.close()
+    if int(client.connection_pool.connection_kwargs.get("db") or 0):
+        raise ValueError(f"{redact(target.url)} is a cluster node: a cluster has only db 0")
+    return RedisCluster.from_url(target.url, retry=_no_retries(), **timeouts)
+
+
+def _in_cluster(client: redis.Redis) -> bool:
+    """Whether *client*'s server is a cluster node."""
+    try:
+        reply: Any = client.execute_command("HELLO", "2")  # type: ignore[no-untyped-call]
+    except redis.ResponseError as exc:
+        # Choosing a db other than 0 on connecting fails on a cluster node.
+        # Otherwise: before Redis 6, no HELLO (and no cluster to find this way).
+        return "cluster mode" in str(exc)
+    if isinstance(reply, dict):
+        mode = reply.get(b"mode", reply.get("mode"))
+    else:
+        fields = list(reply)
+        mode = dict(zip(fields[::2], fields[1::2], strict=False)).get(b"mode")
+    return mode in (b"cluster", "cluster")
+
+
+def _sentinel_master(url: str, timeouts: dict[str, Any]) -> redis.Redis:
+    parts = sentinel_parts(url)
+    sentinel_auth = {
+        name.removeprefix("sentinel_"): parts.options[name]
+        for name in _SENTINEL_OPTIONS
+        if name in parts.options
+    }
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        parts.sentinels,
+        sentinel_kwargs={**timeouts, "retry": _no_retries(), **sentinel_auth},
+    )
+    master: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
+        parts.service,
+        db=parts.db,
+        username=parts.username,
+        password=parts.password,
+        retry=_no_retries(),
+        health_check_interval=30,
+        **timeouts,
+    )
+    return master
+
+
+def is_cluster(client: object) -> bool:
+    """Whether *client* talks to a Redis Cluster."""
+    return isinstance(client, RedisCluster)
+
+
+def layout(client: Client) -> str:
+    """What *client* talks to: one server, a Sentinel-named master, or a cluster."""
+    if isinstance(client, RedisCluster):
+        masters = client.get_primaries()  # type: ignore[no-untyped-call]
+        return f"cluster of {len(masters)} masters"
+    pool = client.connection_pool
+    if isinstance(pool, SentinelConnectionPool):
+        host, port = pool.get_master_address()  # type: ignore[no-untyped-call]
+        return f"master {host}:{port} of Sentinel service {pool.service_name!r}"
+    return "single server"
+
+
+def local(url: str) -> bool:
+    """Whether the server of *url* runs on this machine."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return True
+    if parts.scheme == SENTINEL:
+        return False  # the master may be anywhere
+    return parts.hostname in (None, "", "localhost", "127.0.0.1", "::1")
 
 
 def transient(exc: BaseException) -> bool:

@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import redis
-
 from redislog import connection, keys, serialize
 from redislog.record import Producer, build
 from redislog.writer import Writer
@@ -77,7 +75,7 @@ class RedisHandler(logging.Handler):
         flush_timeout: float = FLUSH_TIMEOUT,
         socket_timeout: float = connection.SOCKET_TIMEOUT,
         connect_timeout: float = connection.CONNECT_TIMEOUT,
-        client: redis.Redis | None = None,
+        client: connection.Client | None = None,
     ) -> None:
         super().__init__(level)
         self.key = keys.check(key or default_key())
@@ -108,7 +106,7 @@ class RedisHandler(logging.Handler):
             producer=self._producer,
         )
 
-    def _connect(self) -> redis.Redis:
+    def _connect(self) -> connection.Client:
         if self._client is not None:
             return self._client
         if self.target.embedded:

@@ -28,9 +28,10 @@ Records are matched and shown after ``entry.decode``; repeats of a record id
 ids.
 
 Redis Cluster: every key one script touches shares its log key's slot, so
-each log key can be read on its own node; only the single ``BRPOP`` over
-several inboxes assumes one server (a cluster needs one blocking pop per
-node).
+each log key is read on its own node; a cluster refuses one ``BRPOP`` over
+keys of several slots, so there tails and consumers block per slot, each on
+a thread and connection of its own (see :class:`_Pops`).  Pipelines of
+per-key commands (``ls``, resolving globs) are split by node by redis-py.
 """
 
 from __future__ import annotations
@@ -38,9 +39,11 @@ from __future__ import annotations
 import bisect
 import heapq
 import itertools
+import queue
 import random
 import re
 import secrets
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -53,7 +56,7 @@ import redis
 
 from redislog import keys as keyspace
 from redislog import scripts
-from redislog.connection import describe, transient
+from redislog.connection import ERRORS, Client, describe, is_cluster, transient
 from redislog.entry import Entry, decode
 
 #: Seconds a tail's registration lives without a heartbeat.
@@ -87,7 +90,7 @@ _GLOB = re.compile(r"[*?\[]")
 # Letters that Python's case-insensitive matching ties to non-ASCII letters.
 _FOLDING_SPLIT = re.compile("[iks]")
 
-Connect = Callable[[float], "redis.Redis"]
+Connect = Callable[[float], Client]
 Notify = Callable[[str], None]
 
 
@@ -109,12 +112,18 @@ def _s(data: bytes | str) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _twin(client: redis.Redis, timeout: float) -> redis.Redis:
+def _twin(client: Client, connect: Connect, timeout: float) -> Client:
     """A client for the same server as *client*, on new connections with
-    *timeout* (it does not start the embedded server, unlike connecting)."""
+    *timeout* (for one server, without starting the embedded server, as
+    connecting would)."""
+    if is_cluster(client):
+        return connect(timeout)
+    assert isinstance(client, redis.Redis)
     pool = client.connection_pool
     kwargs = {**pool.connection_kwargs, "socket_timeout": timeout}
     kwargs["socket_connect_timeout"] = timeout
+    # (A Sentinel pool's connections find the master through the pool's
+    # proxy, which rides along in the connection arguments.)
     return redis.Redis(
         connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs)
     )
@@ -128,13 +137,13 @@ def is_glob(pattern: str) -> bool:
     return _GLOB.search(pattern) is not None
 
 
-def indexed(client: redis.Redis) -> list[str]:
+def indexed(client: Client) -> list[str]:
     """The log keys in the index, sorted."""
     members: Any = client.smembers(keyspace.INDEX)
     return sorted(_s(member) for member in members)
 
 
-def resolve(client: redis.Redis, patterns: Sequence[str], notify: Notify = _quiet) -> list[str]:
+def resolve(client: Client, patterns: Sequence[str], notify: Notify = _quiet) -> list[str]:
     """The log keys that *patterns* name, in order, without repeats.
 
     No pattern means every key in the index.  Globs match the index.  A key
@@ -527,6 +536,94 @@ def _plural(count: int, one: str, many: str) -> str:
     return f"{count:,} {one if count == 1 else many}"
 
 
+class _Pops:
+    """Blocking pops from several lists: (list, records) as records arrive.
+
+    On one server a single BRPOP waits on every list, rotated so a busy one
+    cannot starve the others.  A cluster refuses a BRPOP whose keys span hash
+    slots, so there each slot's lists get a thread that blocks on a
+    connection of its own; what the threads pop meets in *arrived*, which
+    outlives this object, so records popped just before a failure are still
+    delivered after reconnecting.
+
+    Args:
+        client: a connected client (its socket timeout must exceed *block*).
+        names: the lists.
+        block: seconds one BRPOP blocks.
+        drain: most records taken per list after a BRPOP wakes up.
+        arrived: where the threads put what they pop (cluster only).
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        names: Sequence[bytes],
+        *,
+        block: float,
+        drain: int,
+        arrived: queue.SimpleQueue[tuple[_Pops, Any]],
+    ) -> None:
+        self._client = client
+        self._block = block
+        self._drain = drain
+        self._arrived = arrived
+        self._stopped = threading.Event()
+        self._order = deque(names)
+        if not is_cluster(client):
+            return
+        slots: dict[int, list[bytes]] = {}
+        for name in names:
+            slots.setdefault(client.keyslot(name), []).append(name)  # type: ignore[union-attr]
+        for group in slots.values():
+            threading.Thread(
+                target=self._follow, args=(deque(group),), name="redislog-pop", daemon=True
+            ).start()
+
+    def _pop(self, order: deque[bytes]) -> tuple[bytes, list[bytes]] | None:
+        client = self._client
+        reply: Any = client.brpop(list(order), timeout=self._block)
+        order.rotate(-1)
+        if reply is None:
+            return None
+        name, raw = reply
+        more: Any = client.rpop(name, self._drain)
+        return name, [raw, *(more or ())]
+
+    def _follow(self, order: deque[bytes]) -> None:
+        while not self._stopped.is_set():
+            try:
+                popped = self._pop(order)
+            except Exception as exc:  # noqa: BLE001 - handed to the reading thread
+                self._arrived.put((self, exc))
+                return
+            if popped is not None:
+                self._arrived.put((self, popped))
+
+    def next(self) -> tuple[bytes, list[bytes]] | None:
+        """The next list and its records, or None after *block* seconds.
+
+        Raises:
+            what a pop raised.
+        """
+        if not is_cluster(self._client):
+            return self._pop(self._order)
+        deadline = time.monotonic() + self._block
+        while True:
+            try:
+                source, item = self._arrived.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return None
+            if isinstance(item, BaseException):
+                if source is self:
+                    raise item
+                continue  # from threads stopped before a reconnection
+            return item  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Stop the threads (each ends when its BRPOP returns)."""
+        self._stopped.set()
+
+
 # -- tail ---------------------------------------------------------------------
 
 
@@ -584,7 +681,7 @@ class Tail:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         connect: Connect,
         keys: Sequence[str],
         *,
@@ -620,9 +717,10 @@ class Tail:
         self._pacer = _Pacer(window)
         self._started = time.time()
         self._closed = False
+        self._arrived: queue.SimpleQueue[tuple[_Pops, Any]] = queue.SimpleQueue()
         self._scripts(client)
 
-    def _scripts(self, client: redis.Redis) -> None:
+    def _scripts(self, client: Client) -> None:
         self._attach_script = client.register_script(scripts.ATTACH)
         self._backlog_script = client.register_script(scripts.BACKLOG)
         self._heartbeat_script = client.register_script(scripts.HEARTBEAT)
@@ -653,7 +751,7 @@ class Tail:
         try:
             if regs:
                 # The old connection may be mid-reply (interrupted): use a new one.
-                client = _twin(self._client, 1.0)
+                client = _twin(self._client, self._connect, 1.0)
                 pipe = client.pipeline(transaction=False)
                 for reg in regs:
                     pipe.zrem(reg.tails, self.tail_id)
@@ -690,14 +788,14 @@ class Tail:
                 batch = self._fresh(batch)
                 if batch:
                     yield batch
-        except (redis.RedisError, OSError) as exc:
+        except ERRORS as exc:
             if not transient(exc) or not self._follow:
                 raise ReaderError(f"reading from {self._where} failed: {describe(exc)}") from None
             yield from self._recover(exc)
         while self._follow:
             try:
                 yield from self._live()
-            except (redis.RedisError, OSError) as exc:
+            except ERRORS as exc:
                 if not transient(exc):
                     raise ReaderError(
                         f"reading from {self._where} failed: {describe(exc)}"
@@ -714,8 +812,8 @@ class Tail:
 
     def _attach(self, reg: _Registration, count: int) -> tuple[int, list[bytes]]:
         reply: Any = self._attach_script(
-            keys=[reg.log, reg.tails],
-            args=[self.tail_id, self._ttl_ms, count],
+            keys=[reg.tails],
+            args=[reg.log, self.tail_id, self._ttl_ms, count],
             client=self._client,
         )
         reg.base = 0
@@ -759,8 +857,9 @@ class Tail:
             index, raw = anchor if anchor is not None else (0, b"")
             started = time.monotonic()
             reply: Any = self._backlog_script(
-                keys=[reg.log, reg.tails, reg.inbox, reg.gaps],
+                keys=[reg.tails, reg.inbox, reg.gaps],
                 args=[
+                    reg.log,
                     self.tail_id,
                     reg.base,
                     lo,
@@ -912,34 +1011,38 @@ class Tail:
                 self._notify(f"now also reading {name}")
 
     def _live(self) -> Iterator[list[Entry]]:
-        client = self._client
         by_inbox: dict[bytes, _Registration] = {}
-        order: deque[bytes] = deque()
-        while True:
-            self._heartbeat()
-            lost = [reg for reg in self._regs if not reg.attached and reg not in self._new]
-            if lost:
-                yield from self._reattach(lost, "the tail's registration expired")
-            if self._new:
-                new, self._new = self._new, []
-                yield from self._reattach(new, None)
-            if len(by_inbox) != len(self._regs):
-                by_inbox = {reg.inbox: reg for reg in self._regs}
-                order = deque(by_inbox)
-            reply: Any = client.brpop(list(order), timeout=self._block)
-            # Rotate so a busy key cannot starve the others.
-            order.rotate(-1)
-            if reply is None:
-                continue
-            inbox, raw = reply
-            reg = by_inbox[inbox]
-            more: Any = client.rpop(inbox, DRAIN)
-            raws = [raw, *(more or ())]
-            reg.base += len(raws)
-            reg.last_raw = raws[-1]
-            batch = self._fresh(self._matching(raws, reg.key))
-            if batch:
-                yield batch
+        pops: _Pops | None = None
+        try:
+            while True:
+                self._heartbeat()
+                lost = [reg for reg in self._regs if not reg.attached and reg not in self._new]
+                if lost:
+                    yield from self._reattach(lost, "the tail's registration expired")
+                if self._new:
+                    new, self._new = self._new, []
+                    yield from self._reattach(new, None)
+                if pops is None or len(by_inbox) != len(self._regs):
+                    by_inbox = {reg.inbox: reg for reg in self._regs}
+                    if pops is not None:
+                        pops.close()
+                    pops = _Pops(
+                        self._client, list(by_inbox), block=self._block, drain=DRAIN,
+                        arrived=self._arrived,
+                    )  # fmt: skip
+                popped = pops.next()
+                if popped is None:
+                    continue
+                inbox, raws = popped
+                reg = by_inbox[inbox]
+                reg.base += len(raws)
+                reg.last_raw = raws[-1]
+                batch = self._fresh(self._matching(raws, reg.key))
+                if batch:
+                    yield batch
+        finally:
+            if pops is not None:
+                pops.close()
 
     def _reattach(self, regs: list[_Registration], why: str | None) -> Iterator[list[Entry]]:
         """Register (again), and return what was logged since the last record
@@ -978,25 +1081,32 @@ class Tail:
     def _recover(self, exc: BaseException) -> Iterator[list[Entry]]:
         """Reconnect with backoff, then pick up where the tail left off."""
 
-        def ready(client: redis.Redis) -> None:
+        def ready(client: Client) -> None:
             self._client = client
             self._scripts(client)
             self._heartbeat(force=True)
 
         _reconnect(self._client, self._connect, self._where, self._notify, exc, ready)
+        # Records popped from an inbox just as the connection broke (or that a
+        # failover took with the old master) never arrived: catch up from the
+        # log itself, after the last record seen.  Those also still waiting in
+        # the inbox come again later and are dropped as repeats.
+        kept = [reg for reg in self._regs if reg.attached]
+        if kept:
+            yield from self._reattach(kept, None)
         lost = [reg for reg in self._regs if not reg.attached]
         if lost:
             yield from self._reattach(lost, "the server lost this tail's buffer")
 
 
 def _reconnect(
-    old: redis.Redis,
+    old: Client,
     connect: Connect,
     where: str,
     notify: Notify,
     exc: BaseException,
-    ready: Callable[[redis.Redis], None] = lambda client: None,
-) -> redis.Redis:
+    ready: Callable[[Client], None] = lambda client: None,
+) -> Client:
     """Say the connection was lost, then connect again with backoff until a
     new client answers and *ready* (setup on it) succeeds; return the client."""
     notify(f"lost connection to {where}: {describe(exc)}; reconnecting")
@@ -1010,7 +1120,7 @@ def _reconnect(
             client = connect(SOCKET_TIMEOUT)
             client.ping()
             ready(client)
-        except (redis.RedisError, OSError) as error:
+        except ERRORS as error:
             if client is not None:
                 client.close()
             if not transient(error):
@@ -1040,7 +1150,7 @@ class Consumer:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         connect: Connect,
         keys: Sequence[str],
         *,
@@ -1057,6 +1167,7 @@ class Consumer:
         self._where = where
         self._block = block
         self._recent = _Recent()
+        self._arrived: queue.SimpleQueue[tuple[_Pops, Any]] = queue.SimpleQueue()
 
     def batches(self) -> Generator[list[Entry], None, None]:
         """Batches of records, oldest first.
@@ -1069,7 +1180,7 @@ class Consumer:
                 try:
                     yield from self._pop()
                     return
-                except (redis.RedisError, OSError) as exc:
+                except ERRORS as exc:
                     if not transient(exc):
                         raise ReaderError(
                             f"reading from {self._where} failed: {describe(exc)}"
@@ -1097,17 +1208,20 @@ class Consumer:
                             yield batch
                 if empty:
                     return
-        order = deque(_b(key) for key in self._keys)
-        while True:
-            reply: Any = client.brpop(list(order), timeout=self._block)
-            order.rotate(-1)
-            if reply is None:
-                continue
-            name, raw = reply
-            more: Any = client.rpop(name, DRAIN - 1)
-            batch = self._batch(name, [raw, *(more or ())])
-            if batch:
-                yield batch
+        pops = _Pops(
+            client, [_b(key) for key in self._keys], block=self._block, drain=DRAIN - 1,
+            arrived=self._arrived,
+        )  # fmt: skip
+        try:
+            while True:
+                popped = pops.next()
+                if popped is not None:
+                    name, raws = popped
+                    batch = self._batch(name, raws)
+                    if batch:
+                        yield batch
+        finally:
+            pops.close()
 
     def _reconnect(self, exc: BaseException) -> None:
         self._client = _reconnect(self._client, self._connect, self._where, self._notify, exc)
@@ -1153,7 +1267,7 @@ class Search:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         keys: Sequence[str],
         *,
         query: QueryLike | None = None,
@@ -1190,7 +1304,7 @@ class Search:
                 if recent.fresh(entry):
                     self.progress.matched += 1
                     yield entry
-        except (redis.RedisError, OSError) as exc:
+        except ERRORS as exc:
             raise ReaderError(f"searching {self._where} failed: {describe(exc)}") from None
 
     def _lengths(self) -> list[int]:
@@ -1219,8 +1333,9 @@ class Search:
             started = time.monotonic()
             size = self._pacer.size
             reply: Any = self._script(
-                keys=[name],
+                keys=[_b(keyspace.meta(key))],
                 args=[
+                    name,
                     start,
                     size,
                     "1" if anchor is not None else "0",
@@ -1323,7 +1438,7 @@ def _index(raws: list[bytes], anchor: bytes) -> int | None:
 # -- ls -----------------------------------------------------------------------
 
 
-def risks(client: redis.Redis) -> list[str]:
+def risks(client: Client) -> list[str]:
     """What in the server's configuration can lose logs (nothing if it won't say)."""
     found: list[str] = []
     try:
@@ -1358,7 +1473,7 @@ class LogInfo:
     tails: int = 0
 
 
-def describe_logs(client: redis.Redis, patterns: Sequence[str] = ()) -> list[LogInfo]:
+def describe_logs(client: Client, patterns: Sequence[str] = ()) -> list[LogInfo]:
     """Length, cap, oldest and newest record and live tails of each log key.
 
     Raises:

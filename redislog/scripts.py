@@ -58,7 +58,9 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local dead = try('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. now) or {{}}
 for _, id in ipairs(dead) do
-  try('DEL', ARGV[3] .. id)
+  -- Emptying a list removes it: LTRIM, which the writer needs anyway, so a
+  -- writer's ACL user needs no DEL.
+  try('LTRIM', ARGV[3] .. id, 1, 0)
   try('HDEL', KEYS[3], id)
 end
 if #dead > 0 then
@@ -89,7 +91,9 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local expires = now + tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], expires, ARGV[1])
-redis.call('PEXPIREAT', KEYS[2], expires)
+-- Every push sets the inbox's expiry too, so a reader whose ACL user may not
+-- expire keys (one that could then expire logs) still works.
+redis.pcall('PEXPIREAT', KEYS[2], expires)
 local gap = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
 if gap > 0 then
   redis.call('HDEL', KEYS[3], ARGV[1])
@@ -101,9 +105,15 @@ return gap
 #
 # Readers never LRANGE a whole list inside one script: every read names a
 # bounded window, so a PING sent meanwhile waits at most one window's work.
+#
+# They take the log key in ARGV, not KEYS: Redis 7 counts every key declared
+# to EVALSHA as written, so a user allowed only to read logs (``%R~``) could
+# not run them.  A derived key in KEYS routes the call to the log's cluster
+# node (it shares the log's slot); the commands inside are still checked
+# against the user's rights, key by key.
 
-# KEYS: log, tails
-# ARGV: tail id, ttl ms, backlog count (0 for none)
+# KEYS: tails
+# ARGV: log, tail id, ttl ms, backlog count (0 for none)
 # Registers the tail and snapshots the list at one instant.  Returns the list's
 # length at that instant, then its newest *count* records, newest first.  The
 # rest of the snapshot is read later with BACKLOG, which maps snapshot indices
@@ -111,11 +121,11 @@ return gap
 ATTACH = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
-local out = {redis.call('LLEN', KEYS[1])}
-local n = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+local out = {redis.call('LLEN', ARGV[1])}
+local n = tonumber(ARGV[4])
 if n > 0 then
-  local records = redis.call('LRANGE', KEYS[1], 0, n - 1)
+  local records = redis.call('LRANGE', ARGV[1], 0, n - 1)
   for i = 1, #records do
     out[i + 1] = records[i]
   end
@@ -269,8 +279,8 @@ def _with_filter(first: int, body: str) -> str:
     return f"local F = {first}\n{_FILTER}\n{body}"
 
 
-# KEYS: log, tails, inbox, gaps
-# ARGV: tail id, base, lo, hi, has anchor '1'/'0', anchor index, anchor,
+# KEYS: tails, inbox, gaps
+# ARGV: log, tail id, base, lo, hi, has anchor '1'/'0', anchor index, anchor,
 #       relocation budget, filter arguments...
 # Reads snapshot indices lo..hi of a tail's ATTACH snapshot.  Every record
 # pushed since ATTACH moved the snapshot up by one index, and every such push
@@ -286,21 +296,22 @@ def _with_filter(first: int, body: str) -> str:
 # (nothing older is left).  newest/oldest are the window's edge records and
 # read the number of records in the window.
 BACKLOG = _with_filter(
-    9,
+    10,
     """
-local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+local log = ARGV[1]
+local score = redis.call('ZSCORE', KEYS[1], ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if not score or tonumber(score) < now then
   return {-1, 0, 0, 0, '', '', '', 0}
 end
-local shift = tonumber(ARGV[2]) + redis.call('LLEN', KEYS[3])
-  + tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0')
-local llen = redis.call('LLEN', KEYS[1])
+local shift = tonumber(ARGV[3]) + redis.call('LLEN', KEYS[2])
+  + tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0')
+local llen = redis.call('LLEN', log)
 local correction = 0
-if ARGV[5] == '1' then
-  local pos = tonumber(ARGV[6]) + shift
-  local found, resume = relocate(KEYS[1], pos, ARGV[7], tonumber(ARGV[8]))
+if ARGV[6] == '1' then
+  local pos = tonumber(ARGV[7]) + shift
+  local found, resume = relocate(log, pos, ARGV[8], tonumber(ARGV[9]))
   if not found then
     if resume < 0 then
       return {-3, shift, llen, 0, '', '', '', 0}
@@ -310,8 +321,8 @@ if ARGV[5] == '1' then
   correction = found - pos
   shift = shift + correction
 end
-local records = redis.call('LRANGE', KEYS[1], tonumber(ARGV[3]) + shift,
-  tonumber(ARGV[4]) + shift)
+local records = redis.call('LRANGE', log, tonumber(ARGV[4]) + shift,
+  tonumber(ARGV[5]) + shift)
 local out = {0, shift, llen, correction, '', records[1] or '',
   records[#records] or '', #records}
 out[5] = filter(records, out)
@@ -319,8 +330,8 @@ return out
 """,
 )
 
-# KEYS: log
-# ARGV: start, count, has anchor '1'/'0', anchor, relocation budget,
+# KEYS: meta (only to route the call; see above)
+# ARGV: log, start, count, has anchor '1'/'0', anchor, relocation budget,
 #       filter arguments...
 # Reads *count* records from index *start* (newest first), for search.  The
 # anchor is the last record of the previous window, expected at start - 1;
@@ -330,12 +341,13 @@ return out
 # read from *start*; -1 anchor trimmed away (nothing older is left); -2 anchor
 # not found yet, call again with start (the index to search on from).
 SCAN = _with_filter(
-    6,
+    7,
     """
-local start = tonumber(ARGV[1])
-local llen = redis.call('LLEN', KEYS[1])
-if ARGV[3] == '1' then
-  local found, resume = relocate(KEYS[1], start - 1, ARGV[4], tonumber(ARGV[5]))
+local log = ARGV[1]
+local start = tonumber(ARGV[2])
+local llen = redis.call('LLEN', log)
+if ARGV[4] == '1' then
+  local found, resume = relocate(log, start - 1, ARGV[5], tonumber(ARGV[6]))
   if not found then
     if resume < 0 then
       return {-1, 0, llen, '', '', 0}
@@ -344,7 +356,7 @@ if ARGV[3] == '1' then
   end
   start = found + 1
 end
-local records = redis.call('LRANGE', KEYS[1], start, start + tonumber(ARGV[2]) - 1)
+local records = redis.call('LRANGE', log, start, start + tonumber(ARGV[3]) - 1)
 local out = {0, start, llen, '', records[#records] or '', #records}
 out[4] = filter(records, out)
 return out

@@ -78,7 +78,7 @@ class Writer:
 
     def __init__(
         self,
-        connect: Callable[[], redis.Redis],
+        connect: Callable[[], connection.Client],
         key: str,
         maxlen: int,
         *,
@@ -136,7 +136,7 @@ class Writer:
         self.thread_id: int | None = None
         self._stalled_at = -1
         self._closed = False
-        self._client: redis.Redis | None = None
+        self._client: connection.Client | None = None
         self._script: Any = None
         self._registered = False
         self._failing = False

@@ -2,15 +2,17 @@ from __future__ import annotations
 
 import itertools
 import logging
+import logging.config
 import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 
-from tests.servers import Server
+from tests.servers import Cluster, Server
 
 _names = itertools.count()
 
@@ -48,6 +50,33 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     yield make
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A real 3-master Redis Cluster for the tests that don't hurt it."""
+    started = Cluster(tmp_path_factory.mktemp("cluster")).start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def configure() -> Iterator[Callable[[dict[str, Any]], None]]:
+    """``logging.config.dictConfig``; the loggers it configured are reset after."""
+    configured: list[str] = []
+
+    def apply(config: dict[str, Any]) -> None:
+        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False, **config})
+        configured.extend(config.get("loggers", {}))
+
+    yield apply
+    for name in configured:
+        logger = logging.getLogger(name)
+        for handler in logger.handlers[:]:
+            logger.removeHandler(handler)
+            handler.close()
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
 
 
 @pytest.fixture

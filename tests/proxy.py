@@ -9,6 +9,9 @@ to an upstream port.  Modes switch at runtime:
 - ``cut_after(n)``: forward the next *n* bytes sent towards the server, then
   reset the connection (the server saw part of a request: an ambiguous write).
 - ``refuse()``: close the listening socket; ``restore()`` reopens it.
+
+With *ssl_context* it terminates TLS: clients speak TLS to it, it speaks
+plain Redis to the upstream server.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 import struct
 import threading
 from collections.abc import Coroutine
@@ -25,9 +29,16 @@ from tests.servers import free_port
 
 
 class Proxy:
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(
+        self,
+        upstream_port: int,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        port: int | None = None,
+    ) -> None:
         self.upstream_port = upstream_port
-        self.port = free_port()
+        self.port = port or free_port()
+        self._ssl = ssl_context
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
@@ -52,7 +63,9 @@ class Proxy:
             self._server = self._call(self._listen())
 
     async def _listen(self) -> asyncio.Server:
-        return await asyncio.start_server(self._accept, "127.0.0.1", self.port, reuse_address=True)
+        return await asyncio.start_server(
+            self._accept, "127.0.0.1", self.port, reuse_address=True, ssl=self._ssl
+        )
 
     def stall(self) -> None:
         self._stalled = True
@@ -99,11 +112,16 @@ class Proxy:
             _reset(writer)
             return
         self._writers.update((writer, up_writer))
-        await asyncio.gather(
-            self._pipe(reader, up_writer, towards_server=True),
-            self._pipe(up_reader, writer, towards_server=False),
-            return_exceptions=True,
-        )
+        try:
+            await asyncio.gather(
+                self._pipe(reader, up_writer, towards_server=True),
+                self._pipe(up_reader, writer, towards_server=False),
+                return_exceptions=True,
+            )
+        except asyncio.CancelledError:
+            # Cancelled by close(): end normally, or asyncio's stream callback
+            # (which asks the task for its exception) logs the cancellation.
+            pass
         for w in (writer, up_writer):
             self._writers.discard(w)
             _reset(w)
@@ -132,9 +150,13 @@ class Proxy:
 
 def _reset(writer: asyncio.StreamWriter) -> None:
     """Close with RST rather than FIN, like a dropped connection."""
-    sock = writer.get_extra_info("socket")
+    sock = None
+    with contextlib.suppress(Exception):  # a TLS transport may be half torn down
+        sock = writer.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     with contextlib.suppress(Exception):
-        writer.close()
+        # abort(), not close(): a TLS transport's close waits for a TLS
+        # shutdown that a stopping loop would never finish.
+        writer.transport.abort()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import os
 import shutil
 import signal
@@ -17,9 +18,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
+from redis.crc import key_slot
 
 from redislog import embedded
 
@@ -71,9 +76,13 @@ def _die_with_parent() -> None:
 class Server:
     """One redis-server process that tests can stop, freeze and restart."""
 
-    def __init__(self, directory: Path, *args: str, port: int | None = None) -> None:
+    def __init__(
+        self, directory: Path, *args: str, port: int | None = None, config: Path | None = None
+    ) -> None:
         self.directory = directory
         self.args = list(args)
+        # A config file goes first on the command line (Sentinel needs one).
+        self.config = [str(config)] if config is not None else []
         self.port = port or free_port()
         self.binary = binary()
         self.process: subprocess.Popen[bytes] | None = None
@@ -89,6 +98,7 @@ class Server:
     def start(self) -> Server:
         command = [
             self.binary,
+            *self.config,
             "--port", str(self.port),
             "--bind", "127.0.0.1",
             "--dir", str(self.directory),
@@ -152,3 +162,179 @@ class Server:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000; Redis 6.2 cannot
+    move it) is free and valid too."""
+    while True:
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+
+
+class Cluster:
+    """A Redis Cluster of *masters* cluster-enabled servers, slots split evenly.
+
+    Set up with plain CLUSTER ADDSLOTS and CLUSTER MEET, so it works with any
+    binary the tests use (no redis-cli needed).
+    """
+
+    SLOTS = 16384
+
+    def __init__(self, directory: Path, masters: int = 3, *args: str) -> None:
+        options = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
+        options += ["--cluster-node-timeout", "1000", *args]
+        self.nodes = [
+            Server(directory / f"node{i}", *options, port=free_cluster_port())
+            for i in range(masters)
+        ]
+
+    @property
+    def url(self) -> str:
+        """A plain URL of the first node."""
+        return self.nodes[0].url
+
+    def start(self) -> Cluster:
+        for node in self.nodes:
+            node.start()
+        count = len(self.nodes)
+        for i, node in enumerate(self.nodes):
+            first, last = self.SLOTS * i // count, self.SLOTS * (i + 1) // count
+            with contextlib.closing(node.client()) as client:
+                client.execute_command("CLUSTER", "ADDSLOTS", *range(first, last))
+        with contextlib.closing(self.nodes[0].client()) as client:
+            for node in self.nodes[1:]:
+                client.execute_command("CLUSTER", "MEET", "127.0.0.1", node.port)
+        deadline = time.monotonic() + 30
+        while not all(self._ready(node) for node in self.nodes):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the cluster did not come up")
+            time.sleep(0.05)
+        return self
+
+    def _ready(self, node: Server) -> bool:
+        with contextlib.closing(node.client()) as client:
+            info = client.execute_command("CLUSTER", "INFO").decode()
+        fields = dict(line.split(":", 1) for line in info.split() if ":" in line)
+        return (
+            fields.get("cluster_state") == "ok"
+            and int(fields.get("cluster_known_nodes", 0)) == len(self.nodes)
+            and int(fields.get("cluster_slots_ok", 0)) == self.SLOTS
+        )
+
+    def node_of(self, key: str) -> Server:
+        """The node that serves *key* (slots never move between these nodes)."""
+        slot = key_slot(key.encode())
+        return next(
+            node
+            for i, node in enumerate(self.nodes)
+            if self.SLOTS * i // len(self.nodes) <= slot < self.SLOTS * (i + 1) // len(self.nodes)
+        )
+
+    def spread(self, base: str, count: int) -> list[str]:
+        """*count* keys named ``base:N`` that fall on every node (when count allows)."""
+        names: list[str] = []
+        covered: set[int] = set()
+        for n in itertools.count():
+            name = f"{base}:{n}"
+            port = self.node_of(name).port
+            if port not in covered or len(covered) == len(self.nodes):
+                covered.add(port)
+                names.append(name)
+            if len(names) == count:
+                return names
+        raise AssertionError("unreachable")
+
+    def client(self) -> RedisCluster:
+        """A cluster client for checking what landed."""
+        return RedisCluster(host="127.0.0.1", port=self.nodes[0].port, socket_timeout=10)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+class SentinelGroup:
+    """A master, its replica and three sentinels watching them as *service*.
+
+    Sentinels judge a master down after *down_after_ms* without a reply, so a
+    killed master fails over within a few seconds.
+    """
+
+    def __init__(self, directory: Path, service: str = "logs", down_after_ms: int = 500) -> None:
+        self.directory = directory
+        self.service = service
+        self.down_after_ms = down_after_ms
+        self.master = Server(directory / "master")
+        self.replica = Server(
+            directory / "replica", "--replicaof", "127.0.0.1", str(self.master.port)
+        )
+        self.sentinels: list[Server] = []
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(f"127.0.0.1:{sentinel.port}" for sentinel in self.sentinels)
+        return f"redis+sentinel://{hosts}/{self.service}"
+
+    def start(self) -> SentinelGroup:
+        self.master.start()
+        self.replica.start()
+        self.wait(lambda: _info(self.replica, "replication").get("master_link_status") == "up")
+        for i in range(3):
+            directory = self.directory / f"sentinel{i}"
+            directory.mkdir(parents=True, exist_ok=True)
+            config = directory / "sentinel.conf"
+            config.write_text(
+                f"sentinel monitor {self.service} 127.0.0.1 {self.master.port} 2\n"
+                f"sentinel down-after-milliseconds {self.service} {self.down_after_ms}\n"
+                f"sentinel failover-timeout {self.service} 10000\n"
+            )
+            self.sentinels.append(Server(directory, "--sentinel", config=config).start())
+        self.wait(self._watching)
+        return self
+
+    def _watching(self) -> bool:
+        """Every sentinel knows the replica and the two other sentinels."""
+        for sentinel in self.sentinels:
+            with contextlib.closing(sentinel.client()) as client:
+                state = client.sentinel_master(self.service)
+            if int(state["num-slaves"]) < 1 or int(state["num-other-sentinels"]) < 2:
+                return False
+        return True
+
+    def master_port(self) -> int:
+        """The port of the master the sentinels name now."""
+        with contextlib.closing(self.sentinels[0].client()) as client:
+            _, port = client.sentinel_get_master_addr_by_name(self.service)
+        return int(port)
+
+    def fail_over(self) -> Server:
+        """Kill the master; return the replica once the sentinels promoted it."""
+        self.master.stop()
+        self.wait(lambda: self.master_port() == self.replica.port, timeout=30)
+        self.wait(lambda: _info(self.replica, "replication").get("role") == "master")
+        return self.replica
+
+    @staticmethod
+    def wait(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise RuntimeError("sentinel group: condition not reached in time")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        for server in [*self.sentinels, self.replica, self.master]:
+            server.stop()
+
+
+def _info(server: Server, section: str) -> dict[str, Any]:
+    with contextlib.closing(server.client()) as client:
+        return dict(client.info(section))

@@ -1,0 +1,60 @@
+"""URLs: which schemes and options are taken, how Sentinel URLs read, what is masked."""
+
+from __future__ import annotations
+
+import pytest
+
+from redislog import RedisHandler, connection
+from tests.test_cli_misc import one_line_error, run_cli
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://localhost:6380/0",
+        "rediss://u:p@host:6380/0?ssl_ca_certs=/ca.pem&ssl_certfile=/c.pem&ssl_keyfile=/c.key",
+        "rediss://host/0?ssl_cert_reqs=none&ssl_check_hostname=false",
+        "unix:///tmp/redis.sock?db=2",
+        "redis+sentinel://s1:26379,s2:26380/logs",
+        "redis+sentinel://app:pw@s1:26379/logs/3?sentinel_password=spw",
+    ],
+)
+def test_accepted_urls(url: str) -> None:
+    assert connection.check(url) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://host", "unsupported Redis URL"),
+        ("redis://host/0?ssl_ca_certs=/ca.pem", "TLS options need a rediss:// URL"),
+        ("rediss://host/0?socket_timeout=60", "unknown option 'socket_timeout'"),
+        ("rediss://host/0?ssl_cert_reqs=maybe", "ssl_cert_reqs must be one of"),
+        ("redis+sentinel://s1:26379", "bad Sentinel URL"),
+        ("redis+sentinel://s1/logs", "bad Sentinel address"),
+        ("redis+sentinel://s1:1/logs/zero", "bad Sentinel URL"),
+    ],
+)
+def test_refused_urls(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        connection.check(url)
+    with pytest.raises(ValueError, match=message):
+        RedisHandler(url=url, key="logs:x")  # fails at configuration, not later
+    assert message in one_line_error(run_cli("ls", "--url", url), 2)
+
+
+def test_sentinel_parts() -> None:
+    parts = connection.sentinel_parts("redis+sentinel://app:p%40ss@s1:26379,[::1]:26380/logs/3")
+    assert parts.sentinels == [("s1", 26379), ("::1", 26380)]
+    assert (parts.service, parts.db, parts.username, parts.password) == ("logs", 3, "app", "p@ss")
+
+
+def test_passwords_are_masked() -> None:
+    assert (
+        connection.redact("redis+sentinel://app:pw@s1:1,s2:2/logs?sentinel_password=spw")
+        == "redis+sentinel://app:***@s1:1,s2:2/logs?sentinel_password=***"
+    )
+    assert connection.redact("rediss://h:1/0?ssl_keyfile=/k&ssl_password=x") == (
+        "rediss://h:1/0?ssl_keyfile=/k&ssl_password=***"
+    )
+    assert connection.redact("redis://:secret@h:1/0") == "redis://:***@h:1/0"
