@@ -1,4 +1,5 @@
-"""The ``redislog`` command line: ``tail``, ``search``, ``ls`` and ``info``.
+"""The ``redislog`` command line: view (``tail``, ``search``, ``stats``, ``ls``,
+``info``), write (``send``, ``pipe``) and keep (``trim``, ``rm``) logs.
 
 Thin glue: options are parsed here, records are read by ``reader``, filtered
 by ``filters`` and written by ``render``.  Data goes to stdout; notices
@@ -24,12 +25,25 @@ from urllib.parse import urlsplit
 import redis
 import typer
 
-from redislog import __version__, connection, embedded, filters, keys, reader, render
+from redislog import (
+    __version__,
+    connection,
+    embedded,
+    filters,
+    handler,
+    ingest,
+    keys,
+    reader,
+    record,
+    render,
+    serialize,
+    writer,
+)
 from redislog.entry import Entry, decode
 
 app = typer.Typer(
     name="redislog",
-    help="View logs that redislog ships to Redis.",
+    help="View, write and trim logs that redislog keeps in Redis.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -224,7 +238,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """View logs that redislog ships to Redis."""
+    """View, write and trim logs that redislog keeps in Redis."""
 
 
 # -- shared glue ----------------------------------------------------------------
@@ -639,6 +653,213 @@ def info(url: UrlOption = None) -> None:
     print(f"logs:     {count}")
     for warning in reader.risks(client):
         sys.stderr.write(f"redislog: warning: {warning}\n")
+
+
+# -- writing ---------------------------------------------------------------------
+
+KeyArgument = Annotated[
+    str, typer.Argument(metavar="KEY", help="The log key (a Redis list)", show_default=False)
+]
+WriteLevelOption = Annotated[
+    str,
+    typer.Option(
+        "-p",
+        "--level",
+        metavar="LEVEL",
+        help="Level: debug, info, notice, warning, error, critical (or d/i/w/e/c, a number)",
+    ),
+]
+WriteLoggerOption = Annotated[
+    str | None,
+    typer.Option(
+        "-l",
+        "--logger",
+        metavar="NAME",
+        help="Logger name [default: your user name]",
+        show_default=False,
+    ),
+]
+MaxlenOption = Annotated[
+    int | None,
+    typer.Option(
+        "--maxlen",
+        metavar="N",
+        envvar="REDISLOG_MAXLEN",
+        min=1,
+        help=f"Cap of the list [default: the cap the log has, else {handler.MAXLEN}]",
+        show_default=False,
+    ),
+]
+
+
+def _writing_to(key: str, level: str) -> tuple[tuple[str, int], str]:
+    """Check what send and pipe are given before connecting: level and key."""
+    try:
+        keys.check(key)
+        return ingest.parse_level(level), key
+    except ValueError as exc:
+        fail(str(exc), 2)
+
+
+def _open_log(
+    url: str | None, key: str, maxlen: int | None
+) -> tuple[redis.Redis, connection.Target, int]:
+    """Connect, check *key* can take records, and pick its cap."""
+    client, target = open_client(url)
+    if target.embedded:
+        sys.stderr.write(
+            f"redislog: no REDISLOG_URL or REDIS_URL set; writing to the embedded server "
+            f"at {render.escape(target.url)}\n"
+        )
+    try:
+        stored = ingest.check_key(client, key)
+    except ingest.IngestError as exc:
+        fail(str(exc))
+    except redis.RedisError as exc:
+        fail(f"cannot write to {target.describe()}: {connection.describe(exc)}")
+    return client, target, maxlen or stored or handler.MAXLEN
+
+
+@app.command()
+def send(
+    key: KeyArgument,
+    message: Annotated[str, typer.Argument(metavar="MESSAGE", help="The message")],
+    fields: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[KEY=VALUE]...",
+            help="Fields; values spelled like numbers, true, false or null are typed",
+            show_default=False,
+        ),
+    ] = None,
+    level: WriteLevelOption = "info",
+    logger: WriteLoggerOption = None,
+    maxlen: MaxlenOption = None,
+    url: UrlOption = None,
+) -> None:
+    """Write one record, like logger(1): redislog send logs:cron "backup done" -p info files=12"""
+    (name, levelno), key = _writing_to(key, level)
+    try:
+        extra = ingest.parse_fields(fields or ())
+    except ingest.IngestError as exc:
+        fail(str(exc), 2)
+    client, target, cap = _open_log(url, key, maxlen)
+    producer = record.Producer()
+    entry = record.external(
+        message,
+        name,
+        levelno,
+        logger if logger is not None else ingest.default_logger(),
+        producer.next_id(),
+        fields=extra,
+    )
+    try:
+        problems = ingest.push(client, key, cap, [serialize.dumps(entry)], producer.token)
+    except redis.RedisError as exc:
+        fail(f"cannot write to {target.describe()}: {connection.describe(exc)}")
+    for problem in problems:
+        sys.stderr.write(f"redislog: warning: {render.escape(' '.join(problem.split()))}\n")
+
+
+@app.command()
+def pipe(
+    key: KeyArgument,
+    level: Annotated[
+        str,
+        typer.Option(
+            "-p",
+            "--level",
+            metavar="LEVEL",
+            help="Level of lines that give none (as for send)",
+        ),
+    ] = "info",
+    logger: Annotated[
+        str | None,
+        typer.Option(
+            "-l",
+            "--logger",
+            metavar="NAME",
+            help="Logger of lines that give none [default: your user name]",
+            show_default=False,
+        ),
+    ] = None,
+    tee: Annotated[bool, typer.Option("--tee", help="Also copy the input to stdout")] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            min=0,
+            help="At the end of input, wait this long at most for the last records to be stored",
+        ),
+    ] = handler.FLUSH_TIMEOUT,
+    maxlen: MaxlenOption = None,
+    url: UrlOption = None,
+) -> None:
+    """Write every line of stdin as a record, like systemd-cat: make 2>&1 | redislog pipe logs:build
+
+    A line that is a JSON object keeps its message, level, time, logger and
+    fields.  Exits non-zero if records could not be stored.
+    """
+    (name, levelno), key = _writing_to(key, level)
+    client, target, cap = _open_log(url, key, maxlen)
+    producer = record.Producer()
+    sink = writer.Writer(
+        lambda: connection.connect(target),
+        key,
+        cap,
+        where=connection.redact(target.url),
+        capacity=handler.BUFFER_RECORDS,
+        capacity_bytes=handler.BUFFER_BYTES,
+        record_bytes=serialize.MAX_RECORD_BYTES,
+        producer=producer,
+    )
+    lines = ingest.Lines(
+        (name, levelno), logger if logger is not None else ingest.default_logger(), producer
+    )
+    copy = _Tee() if tee else None
+    signal.signal(signal.SIGTERM, _terminate)
+    code = 0
+    try:
+        ingest.pipe(sys.stdin.fileno(), sink, lines, copy)
+    except KeyboardInterrupt:
+        code = 130
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except OSError as exc:
+        sys.stderr.write(f"redislog: cannot read stdin: {render.escape(str(exc))}\n")
+        code = 1
+    finally:
+        # Whatever ended the input, what was read is stored or reported.
+        sink.close(timeout)
+    if copy is not None and copy.broken:
+        _silence_stdout()
+    if sink.pending:
+        raise typer.Exit(1)  # the writer said how many it gave up on
+    if sink.dropped:
+        fail(f"{sink.dropped:,} records were refused by {target.describe()}")
+    with contextlib.suppress(redis.RedisError):
+        # Every batch is stored: nothing will be resent under this producer.
+        client.delete(keys.seen(key, producer.token))
+    raise typer.Exit(code)
+
+
+class _Tee:
+    """Copies input to stdout; once stdout is closed (``| head``), stops
+    copying but keeps storing records."""
+
+    def __init__(self) -> None:
+        self.broken = False
+        self._out = sys.stdout.buffer
+
+    def __call__(self, chunk: bytes) -> None:
+        if self.broken:
+            return
+        try:
+            self._out.write(chunk)
+            self._out.flush()
+        except BrokenPipeError:
+            self.broken = True
 
 
 def main() -> None:
