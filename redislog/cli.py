@@ -36,6 +36,7 @@ from redislog import (
     reader,
     record,
     render,
+    retention,
     serialize,
     writer,
 )
@@ -582,7 +583,7 @@ def list_logs(
     utc: UtcOption = False,
     url: UrlOption = None,
 ) -> None:
-    """List the log keys: records, cap, oldest and newest record, live tails."""
+    """List the log keys: records, cap, memory, oldest and newest record, live tails."""
     client, target = open_client(url)
     try:
         infos = reader.describe_logs(client, names or ())
@@ -593,21 +594,27 @@ def list_logs(
     if not infos:
         sys.stderr.write(f"redislog: no log keys on {render.escape(target.describe())}\n")
         return
-    rows = [("KEY", "RECORDS", "CAP", "OLDEST", "NEWEST", "TAILS")]
+    try:
+        sizes = retention.memory(client, [info.key for info in infos if info.kind == "list"])
+    except redis.RedisError:  # MEMORY may be forbidden to this user
+        sizes = {}
+    rows = [("KEY", "RECORDS", "CAP", "MEMORY", "OLDEST", "NEWEST", "TAILS")]
     for info in infos:
         name = render.escape(info.key, newlines=True)
         if info.kind not in ("list", "none"):
-            rows.append((name, "-", "-", f"(a Redis {info.kind}, not a log list)", "", ""))
+            rows.append((name, "-", "-", "-", f"(a Redis {info.kind}, not a log list)", "", ""))
             continue
         cap = f"{info.maxlen:,}" if info.maxlen is not None else "-"
         if info.kind == "none":
-            rows.append((name, "0", cap, "(empty)", "", str(info.tails)))
+            rows.append((name, "0", cap, "-", "(empty)", "", str(info.tails)))
             continue
+        size = sizes.get(info.key)
         rows.append(
             (
                 name,
                 f"{info.length:,}",
                 cap,
+                "?" if size is None else retention.human_bytes(size),
                 _when(info.oldest, utc),
                 _when(info.newest, utc),
                 str(info.tails),
@@ -617,7 +624,7 @@ def list_logs(
     with _output_guard():
         for row in rows:
             cells = [
-                cell.rjust(width) if i in (1, 2, 5) else cell.ljust(width)
+                cell.rjust(width) if i in (1, 2, 3, 6) else cell.ljust(width)
                 for i, (cell, width) in enumerate(zip(row, widths, strict=True))
             ]
             print("  ".join(cells).rstrip())
@@ -860,6 +867,120 @@ class _Tee:
             self._out.flush()
         except BrokenPipeError:
             self.broken = True
+
+
+# -- retention -------------------------------------------------------------------
+
+RequiredKeysArgument = Annotated[
+    list[str],
+    typer.Argument(
+        help="Log keys, or globs over the known log keys", show_default=False, metavar="KEY..."
+    ),
+]
+
+
+@app.command("trim")
+def trim_logs(
+    names: RequiredKeysArgument,
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than",
+            metavar="AGE",
+            help="Drop the records older than this: 7d, 12h, 30m, or a date (ISO 8601)",
+            show_default=False,
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("-n", "--dry-run", help="Only say how many records would go")
+    ] = False,
+    url: UrlOption = None,
+) -> None:
+    """Drop the records older than an age from the old end of logs."""
+    now = time.time()
+    try:
+        cutoff = filters.parse_time(older_than, now)
+    except filters.FilterError as exc:
+        fail(str(exc).replace("bad time", "bad --older-than", 1), 2)
+    if cutoff > now:
+        fail(f"bad --older-than {older_than!r}: that is in the future", 2)
+    client, target = open_client(url)
+    chosen = _resolve(client, names, _Notices(False))
+    when = _when_ts(cutoff)
+    with _output_guard():
+        for name in chosen:
+            try:
+                done = retention.trim(client, name, cutoff, dry_run=dry_run)
+            except retention.RetentionError as exc:
+                fail(str(exc))
+            except redis.RedisError as exc:
+                fail(f"cannot trim '{name}' on {target.describe()}: {connection.describe(exc)}")
+            shown = render.escape(name, newlines=True)
+            if not done.dropped:
+                print(f"{shown}: no records older than {when} ({done.left:,} records)")
+            elif dry_run:
+                print(
+                    f"{shown}: would drop {done.dropped:,} records older than {when}, "
+                    f"keeping {done.left:,}"
+                )
+            else:
+                print(
+                    f"{shown}: dropped {done.dropped:,} records older than {when}, "
+                    f"{done.left:,} left"
+                )
+            sys.stdout.flush()
+
+
+@app.command("rm")
+def remove_logs(
+    names: RequiredKeysArgument,
+    yes: Annotated[bool, typer.Option("-y", "--yes", help="Remove without asking")] = False,
+    url: UrlOption = None,
+) -> None:
+    """Remove logs: the list, the keys derived from it, and its index entry."""
+    if not yes and not sys.stdin.isatty():
+        fail("not removing anything without a confirmation: stdin is not a terminal (add --yes)", 2)
+    client, target = open_client(url)
+    chosen = _resolve(client, names, _Notices(False))
+    try:
+        pipe = client.pipeline(transaction=False)
+        for name in chosen:
+            pipe.llen(name.encode("utf-8", "surrogateescape"))
+        lengths = [int(n) for n in pipe.execute()]
+        sizes = retention.memory(client, chosen)
+    except redis.RedisError as exc:
+        fail(f"cannot read the logs on {target.describe()}: {connection.describe(exc)}")
+    if not yes:
+        described = [
+            f"{render.escape(name, newlines=True)} ({length:,} records"
+            + ("" if sizes.get(name) is None else f", {retention.human_bytes(sizes[name] or 0)}")
+            + ")"
+            for name, length in zip(chosen, lengths, strict=True)
+        ]
+        if len(described) == 1:
+            question = f"remove {described[0]} from {target.describe()}? [y/N] "
+        else:
+            listing = "".join(f"  {line}\n" for line in described)
+            question = (
+                f"{listing}remove these {len(described)} logs from {target.describe()}? [y/N] "
+            )
+        sys.stderr.write(f"redislog: {render.escape(question)}")
+        sys.stderr.flush()
+        answer = sys.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            fail("nothing removed")
+    with _output_guard():
+        for name in chosen:
+            try:
+                records = retention.remove(client, name)
+            except redis.RedisError as exc:
+                fail(f"cannot remove '{name}' on {target.describe()}: {connection.describe(exc)}")
+            print(f"removed {render.escape(name, newlines=True)} ({records:,} records)")
+            sys.stdout.flush()
+
+
+def _when_ts(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
 def main() -> None:
