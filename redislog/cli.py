@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import signal
 import sys
@@ -40,6 +41,7 @@ from redislog import (
     serialize,
     writer,
 )
+from redislog import stats as counting
 from redislog.entry import Entry, decode
 
 app = typer.Typer(
@@ -570,6 +572,123 @@ def search(
     if not found:
         notices(f"no matching records among {progress.scanned:,} searched")
         raise typer.Exit(1)
+
+
+@app.command()
+def stats(
+    names: KeysArgument = None,
+    every: Annotated[
+        str | None,
+        typer.Option(
+            "--every",
+            metavar="DURATION",
+            help="One bar per this long: 10s, 5m, 1h, 1d [default: about 24 bars]",
+            show_default=False,
+        ),
+    ] = None,
+    top: Annotated[
+        int, typer.Option("--top", metavar="N", min=1, help="How many busy loggers to list")
+    ] = 10,
+    level: LevelOption = None,
+    logger: LoggerOption = None,
+    grep: GrepOption = None,
+    exclude: ExcludeOption = None,
+    case_sensitive: CaseOption = False,
+    field: FieldOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    output: Annotated[
+        str,
+        typer.Option(
+            "-o", "--output", metavar="MODE", help="pretty or json", rich_help_panel=_OUTPUT
+        ),
+    ] = "pretty",
+    color: ColorOption = "auto",
+    no_color: NoColorOption = False,
+    utc: UtcOption = False,
+    quiet: QuietOption = False,
+    url: UrlOption = None,
+) -> None:
+    """Count the stored records: per level over time, busiest loggers, rates, errors."""
+    query = _query(level, logger, grep, field, since, until, exclude, case_sensitive)
+    mode = render.OUTPUT_ALIASES.get(output.strip().lower(), output.strip().lower())
+    if mode not in ("pretty", "json"):
+        fail(f"unknown output {output!r} for stats: use pretty or json", 2)
+    try:
+        colored = render.use_color("never" if no_color else color, sys.stdout)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    width = None if every is None else _duration("--every", every)
+    notices = _Notices(quiet)
+    client, target = open_client(url, socket_timeout=reader.SOCKET_TIMEOUT)
+    chosen = _resolve(client, names, notices)
+    _announce(notices, "counting on", chosen, target)
+    now = time.time()
+    started = time.monotonic()
+    shown_at = 0.0
+    live = not quiet and sys.stderr.isatty()
+
+    def on_window(progress: reader.Progress) -> None:
+        nonlocal shown_at
+        moment = time.monotonic()
+        if live and moment - started > 1.0 and moment - shown_at > 0.2:
+            shown_at = moment
+            notices.progress(f"read {progress.scanned:,} of {progress.total:,} records")
+
+    try:
+        if query.since is not None:
+            span: float | None = (query.until if query.until is not None else now) - query.since
+        else:
+            span = counting.time_span(client, chosen)
+        counts = counting.Counts(query, counting.resolution_for(span), query.since, query.until)
+        local = _local(target)
+        finder = reader.Search(
+            client, chosen, query=query, on_window=on_window, where=target.describe(), local=local
+        )
+        for key, raws in finder.windows(here=local):
+            counts.add(key, raws)
+    except reader.ReaderError as exc:
+        notices.clear()
+        fail(str(exc))
+    except redis.RedisError as exc:
+        notices.clear()
+        fail(f"counting on {target.describe()} failed: {connection.describe(exc)}")
+    notices.clear()
+    for name in finder.progress.trimmed:
+        notices(f"{name}: the oldest records were trimmed by the cap while counting")
+    if width is not None and width % counts.resolution:
+        width = max(counts.resolution, width - width % counts.resolution)
+    result = counting.summarize(
+        counts,
+        chosen,
+        scanned=finder.progress.scanned,
+        since=query.since,
+        until=query.until,
+        now=now,
+        width=width,
+        top=top,
+        utc=utc,
+    )
+    with _output_guard():
+        if mode == "json":
+            sys.stdout.write(json.dumps(counting.as_json(result)) + "\n")
+        else:
+            from redislog import chart  # rich layout: only loaded when drawn
+
+            chart.show(result, sys.stdout, color=colored, utc=utc)
+        sys.stdout.flush()
+
+
+def _duration(option: str, text: str) -> int:
+    """A duration option (``15m``) in whole seconds, at least one."""
+    now = time.time()
+    try:
+        seconds = now - filters.parse_time(text, now)
+    except filters.FilterError:
+        seconds = 0.0
+    if not text.strip()[:1].isdigit() or seconds < 1 or seconds != int(seconds):
+        fail(f"bad {option} {text!r}: use a duration like 30s, 5m, 1h or 1d", 2)
+    return int(seconds)
 
 
 def _again(raw: bytes, key: str) -> Entry:
