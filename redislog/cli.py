@@ -1036,15 +1036,15 @@ def trim_logs(
                 fail(f"cannot trim '{name}' on {target.describe()}: {connection.describe(exc)}")
             shown = render.escape(name, newlines=True)
             if not done.dropped:
-                print(f"{shown}: no records older than {when} ({done.left:,} records)")
+                print(f"{shown}: no records older than {when} ({_records(done.left)})")
             elif dry_run:
                 print(
-                    f"{shown}: would drop {done.dropped:,} records older than {when}, "
+                    f"{shown}: would drop {_records(done.dropped)} older than {when}, "
                     f"keeping {done.left:,}"
                 )
             else:
                 print(
-                    f"{shown}: dropped {done.dropped:,} records older than {when}, "
+                    f"{shown}: dropped {_records(done.dropped)} older than {when}, "
                     f"{done.left:,} left"
                 )
             sys.stdout.flush()
@@ -1071,7 +1071,7 @@ def remove_logs(
         fail(f"cannot read the logs on {target.describe()}: {connection.describe(exc)}")
     if not yes:
         described = [
-            f"{render.escape(name, newlines=True)} ({length:,} records"
+            f"{render.escape(name, newlines=True)} ({_records(length)}"
             + ("" if sizes.get(name) is None else f", {retention.human_bytes(sizes[name] or 0)}")
             + ")"
             for name, length in zip(chosen, lengths, strict=True)
@@ -1094,8 +1094,12 @@ def remove_logs(
                 records = retention.remove(client, name)
             except redis.RedisError as exc:
                 fail(f"cannot remove '{name}' on {target.describe()}: {connection.describe(exc)}")
-            print(f"removed {render.escape(name, newlines=True)} ({records:,} records)")
+            print(f"removed {render.escape(name, newlines=True)} ({_records(records)})")
             sys.stdout.flush()
+
+
+def _records(count: int) -> str:
+    return f"{count:,} record{'' if count == 1 else 's'}"
 
 
 def _when_ts(ts: float) -> str:
