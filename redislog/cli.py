@@ -1,4 +1,5 @@
-"""The ``redislog`` command line: ``tail``, ``search``, ``ls`` and ``info``.
+"""The ``redislog`` command line: view (``tail``, ``search``, ``stats``, ``ls``,
+``info``), write (``send``, ``pipe``) and keep (``trim``, ``rm``) logs.
 
 Thin glue: options are parsed here, records are read by ``reader``, filtered
 by ``filters`` and written by ``render``.  Data goes to stdout; notices
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import signal
 import sys
@@ -22,12 +24,27 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from redislog import __version__, connection, embedded, filters, keys, reader, render
+from redislog import (
+    __version__,
+    connection,
+    embedded,
+    filters,
+    handler,
+    ingest,
+    keys,
+    reader,
+    record,
+    render,
+    retention,
+    serialize,
+    writer,
+)
+from redislog import stats as counting
 from redislog.entry import Entry, decode
 
 app = typer.Typer(
     name="redislog",
-    help="View logs that redislog ships to Redis.",
+    help="View, write and trim logs that redislog keeps in Redis.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -222,7 +239,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """View logs that redislog ships to Redis."""
+    """View, write and trim logs that redislog keeps in Redis."""
 
 
 # -- shared glue ----------------------------------------------------------------
@@ -549,6 +566,123 @@ def search(
         raise typer.Exit(1)
 
 
+@app.command()
+def stats(
+    names: KeysArgument = None,
+    every: Annotated[
+        str | None,
+        typer.Option(
+            "--every",
+            metavar="DURATION",
+            help="One bar per this long: 10s, 5m, 1h, 1d [default: about 24 bars]",
+            show_default=False,
+        ),
+    ] = None,
+    top: Annotated[
+        int, typer.Option("--top", metavar="N", min=1, help="How many busy loggers to list")
+    ] = 10,
+    level: LevelOption = None,
+    logger: LoggerOption = None,
+    grep: GrepOption = None,
+    exclude: ExcludeOption = None,
+    case_sensitive: CaseOption = False,
+    field: FieldOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    output: Annotated[
+        str,
+        typer.Option(
+            "-o", "--output", metavar="MODE", help="pretty or json", rich_help_panel=_OUTPUT
+        ),
+    ] = "pretty",
+    color: ColorOption = "auto",
+    no_color: NoColorOption = False,
+    utc: UtcOption = False,
+    quiet: QuietOption = False,
+    url: UrlOption = None,
+) -> None:
+    """Count the stored records: per level over time, busiest loggers, rates, errors."""
+    query = _query(level, logger, grep, field, since, until, exclude, case_sensitive)
+    mode = render.OUTPUT_ALIASES.get(output.strip().lower(), output.strip().lower())
+    if mode not in ("pretty", "json"):
+        fail(f"unknown output {output!r} for stats: use pretty or json", 2)
+    try:
+        colored = render.use_color("never" if no_color else color, sys.stdout)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    width = None if every is None else _duration("--every", every)
+    notices = _Notices(quiet)
+    client, target = open_client(url, socket_timeout=reader.SOCKET_TIMEOUT)
+    chosen = _resolve(client, names, notices)
+    _announce(notices, "counting on", chosen, target)
+    now = time.time()
+    started = time.monotonic()
+    shown_at = 0.0
+    live = not quiet and sys.stderr.isatty()
+
+    def on_window(progress: reader.Progress) -> None:
+        nonlocal shown_at
+        moment = time.monotonic()
+        if live and moment - started > 1.0 and moment - shown_at > 0.2:
+            shown_at = moment
+            notices.progress(f"read {progress.scanned:,} of {progress.total:,} records")
+
+    try:
+        if query.since is not None:
+            span: float | None = (query.until if query.until is not None else now) - query.since
+        else:
+            span = counting.time_span(client, chosen)
+        counts = counting.Counts(query, counting.resolution_for(span), query.since, query.until)
+        local = _local(target)
+        finder = reader.Search(
+            client, chosen, query=query, on_window=on_window, where=target.describe(), local=local
+        )
+        for key, raws in finder.windows(here=local):
+            counts.add(key, raws)
+    except reader.ReaderError as exc:
+        notices.clear()
+        fail(str(exc))
+    except redis.RedisError as exc:
+        notices.clear()
+        fail(f"counting on {target.describe()} failed: {connection.describe(exc)}")
+    notices.clear()
+    for name in finder.progress.trimmed:
+        notices(f"{name}: the oldest records were trimmed by the cap while counting")
+    if width is not None and width % counts.resolution:
+        width = max(counts.resolution, width - width % counts.resolution)
+    result = counting.summarize(
+        counts,
+        chosen,
+        scanned=finder.progress.scanned,
+        since=query.since,
+        until=query.until,
+        now=now,
+        width=width,
+        top=top,
+        utc=utc,
+    )
+    with _output_guard():
+        if mode == "json":
+            sys.stdout.write(json.dumps(counting.as_json(result)) + "\n")
+        else:
+            from redislog import chart  # rich layout: only loaded when drawn
+
+            chart.show(result, sys.stdout, color=colored, utc=utc)
+        sys.stdout.flush()
+
+
+def _duration(option: str, text: str) -> int:
+    """A duration option (``15m``) in whole seconds, at least one."""
+    now = time.time()
+    try:
+        seconds = now - filters.parse_time(text, now)
+    except filters.FilterError:
+        seconds = 0.0
+    if not text.strip()[:1].isdigit() or seconds < 1 or seconds != int(seconds):
+        fail(f"bad {option} {text!r}: use a duration like 30s, 5m, 1h or 1d", 2)
+    return int(seconds)
+
+
 def _again(raw: bytes, key: str) -> Entry:
     # Matches are kept as raw bytes (light) and decoded again to be shown.
     return decode(raw, key)
@@ -560,7 +694,7 @@ def list_logs(
     utc: UtcOption = False,
     url: UrlOption = None,
 ) -> None:
-    """List the log keys: records, cap, oldest and newest record, live tails."""
+    """List the log keys: records, cap, memory, oldest and newest record, live tails."""
     client, target = open_client(url)
     try:
         infos = reader.describe_logs(client, names or ())
@@ -571,21 +705,27 @@ def list_logs(
     if not infos:
         sys.stderr.write(f"redislog: no log keys on {render.escape(target.describe())}\n")
         return
-    rows = [("KEY", "RECORDS", "CAP", "OLDEST", "NEWEST", "TAILS")]
+    try:
+        sizes = retention.memory(client, [info.key for info in infos if info.kind == "list"])
+    except redis.RedisError:  # MEMORY may be forbidden to this user
+        sizes = {}
+    rows = [("KEY", "RECORDS", "CAP", "MEMORY", "OLDEST", "NEWEST", "TAILS")]
     for info in infos:
         name = render.escape(info.key, newlines=True)
         if info.kind not in ("list", "none"):
-            rows.append((name, "-", "-", f"(a Redis {info.kind}, not a log list)", "", ""))
+            rows.append((name, "-", "-", "-", f"(a Redis {info.kind}, not a log list)", "", ""))
             continue
         cap = f"{info.maxlen:,}" if info.maxlen is not None else "-"
         if info.kind == "none":
-            rows.append((name, "0", cap, "(empty)", "", str(info.tails)))
+            rows.append((name, "0", cap, "-", "(empty)", "", str(info.tails)))
             continue
+        size = sizes.get(info.key)
         rows.append(
             (
                 name,
                 f"{info.length:,}",
                 cap,
+                "?" if size is None else retention.human_bytes(size),
                 _when(info.oldest, utc),
                 _when(info.newest, utc),
                 str(info.tails),
@@ -595,7 +735,7 @@ def list_logs(
     with _output_guard():
         for row in rows:
             cells = [
-                cell.rjust(width) if i in (1, 2, 5) else cell.ljust(width)
+                cell.rjust(width) if i in (1, 2, 3, 6) else cell.ljust(width)
                 for i, (cell, width) in enumerate(zip(row, widths, strict=True))
             ]
             print("  ".join(cells).rstrip())
@@ -633,6 +773,331 @@ def info(url: UrlOption = None) -> None:
     print(f"logs:     {count}")
     for warning in reader.risks(client):
         sys.stderr.write(f"redislog: warning: {warning}\n")
+
+
+# -- writing ---------------------------------------------------------------------
+
+KeyArgument = Annotated[
+    str, typer.Argument(metavar="KEY", help="The log key (a Redis list)", show_default=False)
+]
+WriteLevelOption = Annotated[
+    str,
+    typer.Option(
+        "-p",
+        "--level",
+        metavar="LEVEL",
+        help="Level: debug, info, notice, warning, error, critical (or d/i/w/e/c, a number)",
+    ),
+]
+WriteLoggerOption = Annotated[
+    str | None,
+    typer.Option(
+        "-l",
+        "--logger",
+        metavar="NAME",
+        help="Logger name [default: your user name]",
+        show_default=False,
+    ),
+]
+MaxlenOption = Annotated[
+    int | None,
+    typer.Option(
+        "--maxlen",
+        metavar="N",
+        envvar="REDISLOG_MAXLEN",
+        min=1,
+        help=f"Cap of the list [default: the cap the log has, else {handler.MAXLEN}]",
+        show_default=False,
+    ),
+]
+
+
+def _writing_to(key: str, level: str) -> tuple[tuple[str, int], str]:
+    """Check what send and pipe are given before connecting: level and key."""
+    try:
+        keys.check(key)
+        return ingest.parse_level(level), key
+    except ValueError as exc:
+        fail(str(exc), 2)
+
+
+def _open_log(
+    url: str | None, key: str, maxlen: int | None
+) -> tuple[redis.Redis, connection.Target, int]:
+    """Connect, check *key* can take records, and pick its cap."""
+    client, target = open_client(url)
+    if target.embedded:
+        sys.stderr.write(
+            f"redislog: no REDISLOG_URL or REDIS_URL set; writing to the embedded server "
+            f"at {render.escape(target.url)}\n"
+        )
+    try:
+        stored = ingest.check_key(client, key)
+    except ingest.IngestError as exc:
+        fail(str(exc))
+    except redis.RedisError as exc:
+        fail(f"cannot write to {target.describe()}: {connection.describe(exc)}")
+    return client, target, maxlen or stored or handler.MAXLEN
+
+
+@app.command()
+def send(
+    key: KeyArgument,
+    message: Annotated[str, typer.Argument(metavar="MESSAGE", help="The message")],
+    fields: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[KEY=VALUE]...",
+            help="Fields; values spelled like numbers, true, false or null are typed",
+            show_default=False,
+        ),
+    ] = None,
+    level: WriteLevelOption = "info",
+    logger: WriteLoggerOption = None,
+    maxlen: MaxlenOption = None,
+    url: UrlOption = None,
+) -> None:
+    """Write one record, like logger(1): redislog send logs:cron "backup done" -p info files=12"""
+    (name, levelno), key = _writing_to(key, level)
+    try:
+        extra = ingest.parse_fields(fields or ())
+    except ingest.IngestError as exc:
+        fail(str(exc), 2)
+    client, target, cap = _open_log(url, key, maxlen)
+    producer = record.Producer()
+    entry = record.external(
+        message,
+        name,
+        levelno,
+        logger if logger is not None else ingest.default_logger(),
+        producer.next_id(),
+        fields=extra,
+    )
+    try:
+        problems = ingest.push(client, key, cap, [serialize.dumps(entry)], producer.token)
+    except redis.RedisError as exc:
+        fail(f"cannot write to {target.describe()}: {connection.describe(exc)}")
+    for problem in problems:
+        sys.stderr.write(f"redislog: warning: {render.escape(' '.join(problem.split()))}\n")
+
+
+@app.command()
+def pipe(
+    key: KeyArgument,
+    level: Annotated[
+        str,
+        typer.Option(
+            "-p",
+            "--level",
+            metavar="LEVEL",
+            help="Level of lines that give none (as for send)",
+        ),
+    ] = "info",
+    logger: Annotated[
+        str | None,
+        typer.Option(
+            "-l",
+            "--logger",
+            metavar="NAME",
+            help="Logger of lines that give none [default: your user name]",
+            show_default=False,
+        ),
+    ] = None,
+    tee: Annotated[bool, typer.Option("--tee", help="Also copy the input to stdout")] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            min=0,
+            help="At the end of input, wait this long at most for the last records to be stored",
+        ),
+    ] = handler.FLUSH_TIMEOUT,
+    maxlen: MaxlenOption = None,
+    url: UrlOption = None,
+) -> None:
+    """Write every line of stdin as a record, like systemd-cat: make 2>&1 | redislog pipe logs:build
+
+    A line that is a JSON object keeps its message, level, time, logger and
+    fields.  Exits non-zero if records could not be stored.
+    """
+    (name, levelno), key = _writing_to(key, level)
+    client, target, cap = _open_log(url, key, maxlen)
+    producer = record.Producer()
+    sink = writer.Writer(
+        lambda: connection.connect(target),
+        key,
+        cap,
+        where=connection.redact(target.url),
+        capacity=handler.BUFFER_RECORDS,
+        capacity_bytes=handler.BUFFER_BYTES,
+        record_bytes=serialize.MAX_RECORD_BYTES,
+        producer=producer,
+    )
+    lines = ingest.Lines(
+        (name, levelno), logger if logger is not None else ingest.default_logger(), producer
+    )
+    copy = _Tee() if tee else None
+    signal.signal(signal.SIGTERM, _terminate)
+    code = 0
+    try:
+        ingest.pipe(sys.stdin.fileno(), sink, lines, copy)
+    except KeyboardInterrupt:
+        code = 130
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except OSError as exc:
+        sys.stderr.write(f"redislog: cannot read stdin: {render.escape(str(exc))}\n")
+        code = 1
+    finally:
+        # Whatever ended the input, what was read is stored or reported.
+        sink.close(timeout)
+    if copy is not None and copy.broken:
+        _silence_stdout()
+    if sink.pending:
+        raise typer.Exit(1)  # the writer said how many it gave up on
+    if sink.dropped:
+        fail(f"{sink.dropped:,} records were refused by {target.describe()}")
+    with contextlib.suppress(redis.RedisError):
+        # Every batch is stored: nothing will be resent under this producer.
+        client.delete(keys.seen(key, producer.token))
+    raise typer.Exit(code)
+
+
+class _Tee:
+    """Copies input to stdout; once stdout is closed (``| head``), stops
+    copying but keeps storing records."""
+
+    def __init__(self) -> None:
+        self.broken = False
+        self._out = sys.stdout.buffer
+
+    def __call__(self, chunk: bytes) -> None:
+        if self.broken:
+            return
+        try:
+            self._out.write(chunk)
+            self._out.flush()
+        except BrokenPipeError:
+            self.broken = True
+
+
+# -- retention -------------------------------------------------------------------
+
+RequiredKeysArgument = Annotated[
+    list[str],
+    typer.Argument(
+        help="Log keys, or globs over the known log keys", show_default=False, metavar="KEY..."
+    ),
+]
+
+
+@app.command("trim")
+def trim_logs(
+    names: RequiredKeysArgument,
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than",
+            metavar="AGE",
+            help="Drop the records older than this: 7d, 12h, 30m, or a date (ISO 8601)",
+            show_default=False,
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("-n", "--dry-run", help="Only say how many records would go")
+    ] = False,
+    url: UrlOption = None,
+) -> None:
+    """Drop the records older than an age from the old end of logs."""
+    now = time.time()
+    try:
+        cutoff = filters.parse_time(older_than, now)
+    except filters.FilterError as exc:
+        fail(str(exc).replace("bad time", "bad --older-than", 1), 2)
+    if cutoff > now:
+        fail(f"bad --older-than {older_than!r}: that is in the future", 2)
+    client, target = open_client(url)
+    chosen = _resolve(client, names, _Notices(False))
+    when = _when_ts(cutoff)
+    with _output_guard():
+        for name in chosen:
+            try:
+                done = retention.trim(client, name, cutoff, dry_run=dry_run)
+            except retention.RetentionError as exc:
+                fail(str(exc))
+            except redis.RedisError as exc:
+                fail(f"cannot trim '{name}' on {target.describe()}: {connection.describe(exc)}")
+            shown = render.escape(name, newlines=True)
+            if not done.dropped:
+                print(f"{shown}: no records older than {when} ({_records(done.left)})")
+            elif dry_run:
+                print(
+                    f"{shown}: would drop {_records(done.dropped)} older than {when}, "
+                    f"keeping {done.left:,}"
+                )
+            else:
+                print(
+                    f"{shown}: dropped {_records(done.dropped)} older than {when}, "
+                    f"{done.left:,} left"
+                )
+            sys.stdout.flush()
+
+
+@app.command("rm")
+def remove_logs(
+    names: RequiredKeysArgument,
+    yes: Annotated[bool, typer.Option("-y", "--yes", help="Remove without asking")] = False,
+    url: UrlOption = None,
+) -> None:
+    """Remove logs: the list, the keys derived from it, and its index entry."""
+    if not yes and not sys.stdin.isatty():
+        fail("not removing anything without a confirmation: stdin is not a terminal (add --yes)", 2)
+    client, target = open_client(url)
+    chosen = _resolve(client, names, _Notices(False))
+    try:
+        pipe = client.pipeline(transaction=False)
+        for name in chosen:
+            pipe.llen(name.encode("utf-8", "surrogateescape"))
+        lengths = [int(n) for n in pipe.execute()]
+        sizes = retention.memory(client, chosen)
+    except redis.RedisError as exc:
+        fail(f"cannot read the logs on {target.describe()}: {connection.describe(exc)}")
+    if not yes:
+        described = [
+            f"{render.escape(name, newlines=True)} ({_records(length)}"
+            + ("" if sizes.get(name) is None else f", {retention.human_bytes(sizes[name] or 0)}")
+            + ")"
+            for name, length in zip(chosen, lengths, strict=True)
+        ]
+        if len(described) == 1:
+            question = f"remove {described[0]} from {target.describe()}? [y/N] "
+        else:
+            listing = "".join(f"  {line}\n" for line in described)
+            question = (
+                f"{listing}remove these {len(described)} logs from {target.describe()}? [y/N] "
+            )
+        sys.stderr.write(f"redislog: {render.escape(question)}")
+        sys.stderr.flush()
+        answer = sys.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            fail("nothing removed")
+    with _output_guard():
+        for name in chosen:
+            try:
+                records = retention.remove(client, name)
+            except redis.RedisError as exc:
+                fail(f"cannot remove '{name}' on {target.describe()}: {connection.describe(exc)}")
+            print(f"removed {render.escape(name, newlines=True)} ({_records(records)})")
+            sys.stdout.flush()
+
+
+def _records(count: int) -> str:
+    return f"{count:,} record{'' if count == 1 else 's'}"
+
+
+def _when_ts(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
 def main() -> None:

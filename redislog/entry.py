@@ -135,6 +135,9 @@ class Entry:
     stack: str | None = None
     #: ``raw`` is exactly one strict JSON object, so it can be re-emitted as is.
     verbatim: bool = False
+    #: The keys of ``data`` read as the time, level, logger, message,
+    #: traceback, stack or record id (the rest are the record's own fields).
+    roles: frozenset[str] | set[str] = frozenset()
 
 
 def decode(raw: bytes, key: str) -> Entry:
@@ -267,6 +270,7 @@ def _record(
         problem,
         stack,
         verbatim,
+        used,
     )
 
 

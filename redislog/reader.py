@@ -1307,6 +1307,30 @@ class Search:
         except ERRORS as exc:
             raise ReaderError(f"searching {self._where} failed: {describe(exc)}") from None
 
+    def windows(self, *, here: bool | None = None) -> Iterator[tuple[str, list[bytes]]]:
+        """Candidate records of each key in turn, window by window, newest first.
+
+        Not decoded, matched against the query or freed of repeats: for
+        callers that read only part of each record (``stats``).
+
+        Args:
+            here: read plain windows and pre-filter them here (True) or on the
+                server (False); by default, as :meth:`newest_first` does.
+
+        Raises:
+            ReaderError: the server failed or refused.
+        """
+        scan = self._scan_here if (self._here if here is None else here) else self._scan_there
+        try:
+            self.progress.total = sum(self._lengths())
+            for key in self._keys:
+                for raws in scan(key):
+                    yield key, raws
+                    if self._on_window is not None:
+                        self._on_window(self.progress)
+        except (redis.RedisError, OSError) as exc:
+            raise ReaderError(f"searching {self._where} failed: {describe(exc)}") from None
+
     def _lengths(self) -> list[int]:
         pipe = self._client.pipeline(transaction=False)
         for key in self._keys:

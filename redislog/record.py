@@ -166,6 +166,59 @@ def build(
     return entry
 
 
+#: Reserved fields a record relayed from elsewhere (a JSON line given to
+#: ``redislog pipe``) keeps as its own: where it was made, and its traceback.
+RELAYED = frozenset(
+    {"host", "pid", "thread", "task", "file", "line", "func", "exc", "exc_type", "stack"}
+)
+
+
+def external(
+    msg: str,
+    level: str,
+    levelno: int,
+    logger: str,
+    record_id: str,
+    *,
+    ts: float | None = None,
+    fields: dict[str, Any] | None = None,
+    relayed: bool = False,
+) -> dict[str, Any]:
+    """A record that did not come from a ``LogRecord`` (``redislog send`` and ``pipe``).
+
+    Args:
+        msg: the message.
+        level: the level name.
+        levelno: the level number.
+        logger: the logger name.
+        record_id: a unique id (see :class:`Producer`).
+        ts: when it happened (default: now).
+        fields: user fields; reserved names move into ``extra``.
+        relayed: the fields come from a record made elsewhere: its
+            :data:`RELAYED` fields replace this process's, and its ``extra``
+            object is merged into this one's.
+    """
+    entry: dict[str, Any] = {
+        "ts": time.time() if ts is None else ts,
+        "level": level,
+        "levelno": levelno,
+        "logger": logger,
+        "msg": msg,
+        "host": HOST,
+        "pid": os.getpid(),
+        "id": record_id,
+    }
+    if fields:
+        for key, value in fields.items():
+            if relayed and key in RELAYED:
+                entry[key] = value
+            elif relayed and key == "extra" and isinstance(value, dict):
+                entry.setdefault("extra", {}).update(value)
+            else:
+                _merge(entry, key, value)
+    return entry
+
+
 def marker(dropped: int, since: float, reason: str, record_id: str) -> dict[str, Any]:
     """A WARNING record saying *dropped* records were lost since *since*."""
     return {

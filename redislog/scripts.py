@@ -362,3 +362,21 @@ out[4] = filter(records, out)
 return out
 """,
 )
+
+# -- retention -------------------------------------------------------------------
+
+# KEYS: log
+# ARGV: count, the record the caller read at index -count
+# Drops the oldest *count* records, if the list's old end is still as the
+# caller read it: records pushed at the head meanwhile change nothing there,
+# but a cap trim or a consumer that took records off the tail would make the
+# count reach newer ones.  Returns the list's length after, or -1 (nothing
+# dropped) if the old end moved.
+TRIM = """
+local count = tonumber(ARGV[1])
+if redis.call('LINDEX', KEYS[1], -count) ~= ARGV[2] then
+  return -1
+end
+redis.call('LTRIM', KEYS[1], 0, -count - 1)
+return redis.call('LLEN', KEYS[1])
+"""

@@ -142,7 +142,7 @@ def test_ls_shows_length_cap_times_and_gone_keys(
     assert result.returncode == 0, result.stderr
     rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
     assert result.stdout.splitlines()[0].split() == [
-        "KEY", "RECORDS", "CAP", "OLDEST", "NEWEST", "TAILS",
+        "KEY", "RECORDS", "CAP", "MEMORY", "OLDEST", "NEWEST", "TAILS",
     ]  # fmt: skip
     assert rows[key].split()[1:3] == ["3", "100,000"]
     assert rows[key].count("Z") == 2  # two UTC times

@@ -1,0 +1,198 @@
+"""``redislog stats`` on a terminal: a bar chart of records per level over time,
+then the levels, the share of errors, the rate and the busiest loggers.
+
+One row per time bucket, oldest first; each bar is stacked from the least to
+the most severe level, so errors sit at its end, and a level that has records
+in a bucket always gets at least one cell there when it is an error.  In
+color every level has its own color; without color, its own letter.  Level
+and logger names and log keys are data: they pass through ``render.escape``
+and into rich ``Text`` objects, never into markup.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from redislog import render
+from redislog.stats import ERROR, Stats, level_label, level_order
+
+_COLORS = {5: "bright_black", 10: "bright_black", 20: "green", 25: "cyan", 30: "yellow"}
+_NAME_MAX = 60
+
+
+def _style(levelno: int | None) -> str:
+    if levelno is None:
+        return "white"
+    if levelno >= 50:
+        return "magenta"
+    if levelno >= ERROR:
+        return "red"
+    return _COLORS.get(levelno, "blue")
+
+
+def _letter(levelno: int | None) -> str:
+    label = level_label(levelno)
+    return "?" if levelno is None else label[:1].upper()
+
+
+def _name(text: str | None, limit: int = _NAME_MAX) -> str:
+    if text is None:
+        return "(none)"
+    shown = render.escape(text, newlines=True)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def _clock(ts: float, utc: bool, fmt: str) -> str:
+    moment = time.gmtime(ts) if utc else time.localtime(ts)
+    return time.strftime(fmt, moment)
+
+
+def _label_format(stats: Stats, utc: bool) -> str:
+    assert stats.start is not None
+    assert stats.end is not None
+    if stats.width >= 86400:
+        return "%Y-%m-%d"
+    same_day = _clock(stats.start, utc, "%Y%m%d") == _clock(stats.end, utc, "%Y%m%d")
+    clock = "%H:%M:%S" if stats.width < 60 else "%H:%M"
+    return clock if same_day else f"%m-%d {clock}"
+
+
+def _bar(levels: dict[int | None, int], scale: float, glyph: str | None) -> Text:
+    """One stacked bar: cells proportional to the counts, rounded cumulatively."""
+    bar = Text()
+    done = 0
+    cumulative = 0
+    for levelno in level_order(levels):
+        count = levels[levelno]
+        if not count:
+            continue
+        cumulative += count
+        end = round(cumulative * scale)
+        if end <= done and levelno is not None and levelno >= ERROR:
+            end = done + 1  # errors never round away
+        if end > done:
+            cells = end - done
+            if glyph is None:
+                bar.append(_letter(levelno) * cells)
+            else:
+                bar.append(glyph * cells, style=_style(levelno))
+            done = end
+    return bar
+
+
+def show(stats: Stats, file: TextIO, *, color: bool, utc: bool, width: int | None = None) -> None:
+    """Write the chart and the summary of *stats* to *file*."""
+    console = Console(
+        file=file,
+        color_system="standard" if color else None,
+        force_terminal=color,
+        no_color=not color,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        width=width,
+    )
+    unicode = "utf" in (getattr(file, "encoding", None) or "utf-8").lower()
+    glyph = ("█" if unicode else "#") if color else None
+    keys = ", ".join(_name(key) for key in stats.keys[:3])
+    if len(stats.keys) > 3:
+        keys += f" and {len(stats.keys) - 3} more"
+    title = Text(f"{keys}: {stats.total:,} records", style="bold")
+    if stats.total != stats.scanned:
+        title.append(f" matched of {stats.scanned:,} read", style="")
+    console.print(title, soft_wrap=True)
+    if stats.buckets and stats.start is not None and stats.end is not None:
+        span = f"{_clock(stats.start, utc, '%Y-%m-%d %H:%M:%S')} to "
+        span += f"{_clock(stats.end, utc, '%Y-%m-%d %H:%M:%S')}{' UTC' if utc else ''}"
+        console.print(
+            Text(f"{span}, one bar per {_duration(stats.width)}", style="dim"), soft_wrap=True
+        )
+        _chart(console, stats, utc, glyph)
+    console.print()
+    _summary(console, stats, utc)
+    if stats.loggers:
+        console.print()
+        _loggers(console, stats)
+
+
+def _chart(console: Console, stats: Stats, utc: bool, glyph: str | None) -> None:
+    levels = level_order(stats.levels)
+    legend = Text()
+    for levelno in levels:
+        swatch = glyph if glyph is not None else _letter(levelno)
+        legend.append(swatch, style=_style(levelno) if glyph is not None else "")
+        legend.append(f" {_name(level_label(levelno), 20)}")
+        legend.append("  ")
+    legend.rstrip()
+    console.print(legend, soft_wrap=True)
+    fmt = _label_format(stats, utc)
+    labels = [_clock(bucket.start, utc, fmt) for bucket in stats.buckets]
+    totals = [f"{bucket.total:,}" for bucket in stats.buckets]
+    room = console.width - max(map(len, labels)) - max(map(len, totals)) - 4
+    biggest = max((bucket.total for bucket in stats.buckets), default=0)
+    scale = max(room, 10) / biggest if biggest else 0.0
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(no_wrap=True, overflow="crop")
+    grid.add_column(justify="right", no_wrap=True)
+    for bucket, label, total in zip(stats.buckets, labels, totals, strict=True):
+        grid.add_row(label, _bar(dict(bucket.levels), scale, glyph), total)
+    console.print(grid)
+
+
+def _summary(console: Console, stats: Stats, utc: bool) -> None:
+    # Plain lines, not a table: nothing is padded to the terminal's width.
+    levels = Text("levels   ", style="bold")
+    for number, levelno in enumerate(level_order(stats.levels)):
+        count = stats.levels[levelno]
+        share = count / stats.total if stats.total else 0.0
+        if number:
+            levels.append("  ")
+        levels.append(_name(level_label(levelno), 20), style=_style(levelno))
+        levels.append(f" {count:,} ({share:.1%})")
+    if not stats.levels:
+        levels.append("-")
+    console.print(levels, soft_wrap=True)
+    errors = Text("errors   ", style="bold")
+    errors.append(f"{stats.errors:,}", style="red" if stats.errors else "")
+    errors.append(f" of {stats.total:,} ({stats.error_share:.2%}) at ERROR or worse")
+    console.print(errors, soft_wrap=True)
+    rate = Text("rate     ", style="bold")
+    rate.append(f"{stats.last_minute:,}/min in the last minute")
+    if stats.peak is not None:
+        at, count = stats.peak
+        rate.append(f"; peak {count:,}/min at {_clock(at, utc, '%Y-%m-%d %H:%M')}")
+    console.print(rate, soft_wrap=True)
+    if stats.untimed:
+        untimed = Text("untimed  ", style="bold")
+        untimed.append(f"{stats.untimed:,} records without a time (not charted)")
+        console.print(untimed, soft_wrap=True)
+
+
+def _loggers(console: Console, stats: Stats) -> None:
+    table = Table(box=None, padding=(0, 2), pad_edge=False, header_style="bold")
+    table.add_column("busiest loggers", no_wrap=True, overflow="ellipsis")
+    table.add_column("records", justify="right", no_wrap=True)
+    table.add_column("share", justify="right", no_wrap=True)
+    table.add_column("errors", justify="right", no_wrap=True)
+    for name, count, errors in stats.loggers:
+        share = count / stats.total if stats.total else 0.0
+        table.add_row(
+            Text(_name(name)),
+            f"{count:,}",
+            f"{share:.1%}",
+            Text(f"{errors:,}", style="red" if errors else "dim"),
+        )
+    console.print(table)
