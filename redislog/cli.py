@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Annotated, NoReturn
 
+import redis
 import typer
 
 from redislog import (
@@ -218,7 +219,10 @@ def open_client(
         fail(str(exc), 2)
     try:
         client = connection.connect(target, socket_timeout=socket_timeout)
-        client.ping()
+        try:
+            client.ping()
+        except redis.exceptions.NoPermissionError:
+            pass  # a user without PING (the README's writer): the server did answer
     except (*connection.ERRORS, embedded.EmbeddedError, ValueError) as exc:
         fail(f"cannot reach {target.describe()}: {connection.describe(exc)}")
     return client, target
@@ -633,7 +637,7 @@ def stats(
         else:
             span = counting.time_span(client, chosen)
         counts = counting.Counts(query, counting.resolution_for(span), query.since, query.until)
-        local = _local(target)
+        local = connection.local(target.url)
         finder = reader.Search(
             client, chosen, query=query, on_window=on_window, where=target.describe(), local=local
         )
@@ -642,7 +646,7 @@ def stats(
     except reader.ReaderError as exc:
         notices.clear()
         fail(str(exc))
-    except redis.RedisError as exc:
+    except connection.ERRORS as exc:
         notices.clear()
         fail(f"counting on {target.describe()} failed: {connection.describe(exc)}")
     notices.clear()
@@ -707,7 +711,7 @@ def list_logs(
         return
     try:
         sizes = retention.memory(client, [info.key for info in infos if info.kind == "list"])
-    except redis.RedisError:  # MEMORY may be forbidden to this user
+    except connection.ERRORS:  # MEMORY may be forbidden to this user
         sizes = {}
     rows = [("KEY", "RECORDS", "CAP", "MEMORY", "OLDEST", "NEWEST", "TAILS")]
     for info in infos:
@@ -823,7 +827,7 @@ def _writing_to(key: str, level: str) -> tuple[tuple[str, int], str]:
 
 def _open_log(
     url: str | None, key: str, maxlen: int | None
-) -> tuple[redis.Redis, connection.Target, int]:
+) -> tuple[connection.Client, connection.Target, int]:
     """Connect, check *key* can take records, and pick its cap."""
     client, target = open_client(url)
     if target.embedded:
@@ -835,7 +839,7 @@ def _open_log(
         stored = ingest.check_key(client, key)
     except ingest.IngestError as exc:
         fail(str(exc))
-    except redis.RedisError as exc:
+    except connection.ERRORS as exc:
         fail(f"cannot write to {target.describe()}: {connection.describe(exc)}")
     return client, target, maxlen or stored or handler.MAXLEN
 
@@ -875,7 +879,7 @@ def send(
     )
     try:
         problems = ingest.push(client, key, cap, [serialize.dumps(entry)], producer.token)
-    except redis.RedisError as exc:
+    except connection.ERRORS as exc:
         fail(f"cannot write to {target.describe()}: {connection.describe(exc)}")
     for problem in problems:
         sys.stderr.write(f"redislog: warning: {render.escape(' '.join(problem.split()))}\n")
@@ -958,7 +962,7 @@ def pipe(
         raise typer.Exit(1)  # the writer said how many it gave up on
     if sink.dropped:
         fail(f"{sink.dropped:,} records were refused by {target.describe()}")
-    with contextlib.suppress(redis.RedisError):
+    with contextlib.suppress(*connection.ERRORS):
         # Every batch is stored: nothing will be resent under this producer.
         client.delete(keys.seen(key, producer.token))
     raise typer.Exit(code)
@@ -1026,7 +1030,7 @@ def trim_logs(
                 done = retention.trim(client, name, cutoff, dry_run=dry_run)
             except retention.RetentionError as exc:
                 fail(str(exc))
-            except redis.RedisError as exc:
+            except connection.ERRORS as exc:
                 fail(f"cannot trim '{name}' on {target.describe()}: {connection.describe(exc)}")
             shown = render.escape(name, newlines=True)
             if not done.dropped:
@@ -1061,7 +1065,7 @@ def remove_logs(
             pipe.llen(name.encode("utf-8", "surrogateescape"))
         lengths = [int(n) for n in pipe.execute()]
         sizes = retention.memory(client, chosen)
-    except redis.RedisError as exc:
+    except connection.ERRORS as exc:
         fail(f"cannot read the logs on {target.describe()}: {connection.describe(exc)}")
     if not yes:
         described = [
@@ -1086,7 +1090,7 @@ def remove_logs(
         for name in chosen:
             try:
                 records = retention.remove(client, name)
-            except redis.RedisError as exc:
+            except connection.ERRORS as exc:
                 fail(f"cannot remove '{name}' on {target.describe()}: {connection.describe(exc)}")
             print(f"removed {render.escape(name, newlines=True)} ({_records(records)})")
             sys.stdout.flush()

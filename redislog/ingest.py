@@ -31,7 +31,7 @@ from typing import Any
 
 import redis
 
-from redislog import filters, keys, record, scripts, serialize, writer
+from redislog import connection, filters, keys, record, scripts, serialize, writer
 from redislog.entry import LEVELS, decode, level_name, number_name
 
 #: Records handed to the writer but not yet stored, before reading waits.
@@ -129,7 +129,7 @@ def parse_fields(pairs: Iterable[str]) -> dict[str, Any]:
     return fields
 
 
-def check_key(client: redis.Redis, key: str) -> int | None:
+def check_key(client: connection.Client, key: str) -> int | None:
     """The cap stored for *key* (its ``meta`` hash), if any.
 
     Raises:
@@ -142,7 +142,16 @@ def check_key(client: redis.Redis, key: str) -> int | None:
     pipe = client.pipeline(transaction=False)
     pipe.type(key)
     pipe.hget(keys.meta(key), "maxlen")
-    kind, maxlen = pipe.execute()
+    kind, maxlen = pipe.execute(raise_on_error=False)
+    # A writer that may only append (see the README's ACL users) cannot look:
+    # the push script still refuses a key of another type.
+    if isinstance(kind, redis.exceptions.NoPermissionError):
+        kind = "none"
+    if isinstance(maxlen, redis.exceptions.NoPermissionError):
+        maxlen = None
+    for reply in (kind, maxlen):
+        if isinstance(reply, Exception):
+            raise reply
     kind = kind.decode() if isinstance(kind, bytes) else str(kind)
     if kind not in ("list", "none"):
         raise IngestError(f"'{key}' holds a Redis {kind}, not a log list")
@@ -151,7 +160,9 @@ def check_key(client: redis.Redis, key: str) -> int | None:
     return None
 
 
-def push(client: redis.Redis, key: str, maxlen: int, data: list[bytes], token: str) -> list[str]:
+def push(
+    client: connection.Client, key: str, maxlen: int, data: list[bytes], token: str
+) -> list[str]:
     """Store encoded records (oldest first) now, as the writer does.
 
     Returns the script's complaints about trimming or feeding live tails
@@ -161,20 +172,20 @@ def push(client: redis.Redis, key: str, maxlen: int, data: list[bytes], token: s
         redis.RedisError: nothing was stored.
     """
     seen = keys.seen(key, token)
-    script = client.register_script(scripts.PUSH)
-    pipe = client.pipeline(transaction=False)
-    script(
+    # Called directly, not in a pipeline: a pipeline first asks SCRIPT EXISTS,
+    # which the README's writer user may not run.
+    stored = client.register_script(scripts.PUSH)(
         keys=[key, keys.tails(key), keys.gaps(key), keys.meta(key), seen],
         args=[maxlen, writer.INBOX_CAP, keys.inbox(key, ""), 1, *data],
-        client=pipe,
+        client=client,
     )
-    # A single attempt: nothing will be resent, so no batch number to remember.
+    problems = [_text(problem) for problem in stored or ()]
+    pipe = client.pipeline(transaction=False)
+    # A single attempt: nothing will be resent, so no batch number to remember
+    # (a user who may not delete leaves it to expire).
     pipe.delete(seen)
     pipe.sadd(keys.INDEX, key)
-    stored, _, indexed = pipe.execute(raise_on_error=False)
-    if isinstance(stored, Exception):
-        raise stored
-    problems = [_text(problem) for problem in stored or ()]
+    _, indexed = pipe.execute(raise_on_error=False)
     if isinstance(indexed, Exception):
         problems.append(f"not added to the index {keys.INDEX!r}: {indexed}")
     return problems

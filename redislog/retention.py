@@ -20,9 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-
-from redislog import keys, scripts
+from redislog import connection, keys, scripts
 from redislog.entry import decode
 
 #: Nodes of a list that ``MEMORY USAGE`` measures before extrapolating.
@@ -45,7 +43,9 @@ class Trimmed:
     left: int
 
 
-def count_older(client: redis.Redis, key: str, cutoff: float) -> tuple[int, bytes | None, int]:
+def count_older(
+    client: connection.Client, key: str, cutoff: float
+) -> tuple[int, bytes | None, int]:
     """How many of the oldest records are older than *cutoff* (by binary search).
 
     Returns that count, the newest of those records (as stored), and the
@@ -80,7 +80,7 @@ def count_older(client: redis.Redis, key: str, cutoff: float) -> tuple[int, byte
     return lo, lo_raw, length
 
 
-def trim(client: redis.Redis, key: str, cutoff: float, *, dry_run: bool = False) -> Trimmed:
+def trim(client: connection.Client, key: str, cutoff: float, *, dry_run: bool = False) -> Trimmed:
     """Drop the records of *key* older than *cutoff* (epoch seconds).
 
     Raises:
@@ -101,7 +101,7 @@ def trim(client: redis.Redis, key: str, cutoff: float, *, dry_run: bool = False)
     )
 
 
-def derived(client: redis.Redis, key: str) -> list[bytes]:
+def derived(client: connection.Client, key: str) -> list[bytes]:
     """The keys that exist only because of log *key* (see ``keys``)."""
     names = [_b(keys.meta(key)), _b(keys.tails(key)), _b(keys.gaps(key))]
     prefix = _b(keys.derived(key, ""))
@@ -117,19 +117,20 @@ def derived(client: redis.Redis, key: str) -> list[bytes]:
     return list(dict.fromkeys(names))
 
 
-def remove(client: redis.Redis, key: str) -> int:
+def remove(client: connection.Client, key: str) -> int:
     """Delete log *key*, its derived keys and its index entry; the records it held."""
     others = derived(client, key)
     pipe = client.pipeline(transaction=False)
     pipe.llen(_b(key))
-    # UNLINK frees a long list in the background instead of blocking Redis.
-    pipe.unlink(_b(key), *others)
+    # UNLINK frees a long list in the background instead of blocking Redis;
+    # one key per call, as a cluster pipeline takes no more.
+    for name in (_b(key), *others):
+        pipe.unlink(name)
     pipe.srem(keys.INDEX, _b(key))
-    length, _, _ = pipe.execute()
-    return int(length)
+    return int(pipe.execute()[0])
 
 
-def memory(client: redis.Redis, names: Iterable[str]) -> dict[str, int | None]:
+def memory(client: connection.Client, names: Iterable[str]) -> dict[str, int | None]:
     """Bytes of memory each key takes, estimated by Redis (None if it won't say)."""
     chosen = list(names)
     pipe = client.pipeline(transaction=False)

@@ -31,8 +31,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import redis
-
+from redislog import connection
 from redislog.entry import LEVELS, Entry, decode, number_name
 from redislog.reader import QueryLike
 
@@ -185,7 +184,7 @@ def _light(ts: float, levelno: int, logger: str) -> Entry:
     return Entry("", b"", _EMPTY, ts, None, levelno, logger, "", None, None, _EMPTY, None)
 
 
-def time_span(client: redis.Redis, keys: Iterable[str]) -> float | None:
+def time_span(client: connection.Client, keys: Iterable[str]) -> float | None:
     """Seconds from the oldest to the newest record of *keys*, judged by
     each list's two ends (None if none has a time)."""
     names = list(keys)

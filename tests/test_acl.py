@@ -21,6 +21,7 @@ from redislog import keys
 from tests.servers import Server, version
 from tests.support import wait_for
 from tests.test_cli_misc import Background, log_records, one_line_error, run_cli
+from tests.test_cli_write import run_with_input
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -123,6 +124,28 @@ def test_writer_logs_and_cannot_read(
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
+def test_writer_sends_and_pipes(variant: str, server_factory: Callable[..., Server]) -> None:
+    """``send`` and ``pipe`` need no more than the handler's rights."""
+    server = server_factory()
+    admin = load(server, variant)
+    key = "logs:acl:shell"
+    url = as_user(server, "logwriter")
+    sent = run_cli("send", key, "disk full", "-p", "error", "used=0.97", "--url", url)
+    assert (sent.returncode, sent.stderr) == (0, ""), sent.stderr
+    piped = run_with_input("pipe", key, "--url", url, data=b"one\ntwo\n")
+    assert (piped.returncode, piped.stderr) == (0, b"")
+    stored = [json.loads(raw) for raw in reversed(admin.lrange(key, 0, -1))]
+    assert [(r["msg"], r["level"]) for r in stored] == [
+        ("disk full", "ERROR"),
+        ("one", "INFO"),
+        ("two", "INFO"),
+    ]
+    assert stored[0]["used"] == 0.97
+    assert admin.sismember(keys.INDEX, key)
+    admin.close()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_reader_searches_tails_and_lists_and_cannot_delete(
     variant: str, server_factory: Callable[..., Server]
 ) -> None:
@@ -140,6 +163,9 @@ def test_reader_searches_tails_and_lists_and_cannot_delete(
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.splitlines()[1].split()[:2] == [key, "100"]
     assert run_cli("info", "--url", url).returncode == 0
+    counted = run_cli("stats", key, "-o", "json", "--url", url)
+    assert counted.returncode == 0, counted.stderr
+    assert json.loads(counted.stdout)["records"] == 100
 
     tail = Background("tail", key, "-n", "5", "-o", "json", "--url", url)
     try:
@@ -167,6 +193,10 @@ def test_reader_searches_tails_and_lists_and_cannot_delete(
         ("FLUSHALL",),
     ]:
         refused(reader, *command)
+    for command in (["trim", key, "--older-than", "0s"], ["rm", key, "--yes"]):
+        # Refused by the server: directly, or inside the trim script.
+        error = one_line_error(run_cli(*command, "--url", url), 1)
+        assert re.search(r"permission|can't run this command", error), error
     if variant == "7.0":
         # Read-only key patterns: not even the reader's own pops reach the log.
         refused(reader, "RPOP", key)

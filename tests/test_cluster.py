@@ -12,6 +12,7 @@ from redislog import RedisHandler, keys
 from tests.servers import Cluster
 from tests.support import attach, wait_for
 from tests.test_cli_misc import Background, one_line_error, run_cli
+from tests.test_cli_write import run_with_input
 
 
 def handlers(url: str, names: list[str], prefix: str) -> dict[str, Any]:
@@ -136,3 +137,46 @@ def test_info_names_the_cluster_and_a_cluster_has_only_db_0(cluster: Cluster) ->
     url = cluster.url.rsplit("/", 1)[0] + "/1"
     error = one_line_error(run_cli("ls", "--url", url), 1)
     assert "a cluster has only db 0" in error
+
+
+def test_send_pipe_stats_trim_and_rm_on_a_cluster(cluster: Cluster, key: str) -> None:
+    """The commands that write or remove logs route each key to its own master."""
+    names = cluster.spread(key, 2)
+    url = cluster.nodes[2].url
+    admin = cluster.client()
+    first, second = names
+    sent = run_cli("send", first, "disk full", "-p", "error", "used=0.97", "--url", url)
+    assert (sent.returncode, sent.stderr) == (0, ""), sent.stderr
+    piped = run_with_input(
+        "pipe", second, "--url", url, data=b"".join(b"%d\n" % i for i in range(500))
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert [json.loads(raw)["msg"] for raw in reversed(admin.lrange(second, 0, -1))] == [
+        str(i) for i in range(500)
+    ]
+    found = run_cli("search", first, "-p", "error", "-k", "used>0.9", "-o", "json", "--url", url)
+    assert [json.loads(line)["msg"] for line in found.stdout.splitlines()] == ["disk full"]
+
+    stats = run_cli("stats", *names, "-o", "json", "--url", url)
+    assert stats.returncode == 0, stats.stderr
+    counted = json.loads(stats.stdout)
+    assert (counted["records"], counted["levels"], counted["errors"]) == (
+        501,
+        {"ERROR": 1, "INFO": 500},
+        1,
+    )
+
+    listed = run_cli("ls", "--url", url)
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines()[1:]}
+    assert (rows[first][1], rows[second][1]) == ("1", "500")
+
+    old = run_cli("trim", second, "--older-than", "0s", "--url", url)
+    assert old.returncode == 0, old.stderr
+    assert admin.llen(second) == 0
+
+    gone = run_cli("rm", first, "--yes", "--url", url)
+    assert gone.returncode == 0, gone.stderr
+    assert not admin.exists(first)
+    assert not admin.sismember(keys.INDEX, first)
+    assert not list(admin.scan_iter(match=f"{{{first}}}*"))
