@@ -316,7 +316,17 @@ class SentinelGroup:
         return int(port)
 
     def fail_over(self) -> Server:
-        """Kill the master; return the replica once the sentinels promoted it."""
+        """Kill the master; return the replica once the sentinels promoted it.
+
+        Writes are paused first until the replica holds every one of them:
+        Redis replicates asynchronously, so a write acknowledged just before
+        a crash may never reach the replica, whatever the client does.  The
+        clients' writes meanwhile wait, then fail with the master's death.
+        """
+        with contextlib.closing(self.master.client()) as client:
+            client.execute_command("CLIENT", "PAUSE", 60_000, "WRITE")
+            written = int(client.info("replication")["master_repl_offset"])
+        self.wait(lambda: int(_info(self.replica, "replication")["master_repl_offset"]) >= written)
         self.master.stop()
         self.wait(lambda: self.master_port() == self.replica.port, timeout=30)
         self.wait(lambda: _info(self.replica, "replication").get("role") == "master")
