@@ -38,6 +38,7 @@ INBOX_CAP = 10_000
 BACKOFF_BASE = 0.05
 BACKOFF_CAP = 2.0
 _MAX_PENDING_MARKERS = 16
+_LAGGING = 4 * BATCH_RECORDS
 
 _live: weakref.WeakSet[Writer] = weakref.WeakSet()
 
@@ -163,6 +164,11 @@ class Writer:
             self._shed()
         if self._idle:
             self._wake()
+        elif size > _LAGGING and not self._failing:
+            # The writer is falling behind, most likely waiting for the GIL
+            # while logging threads hold it: give it a turn.  A long buffer
+            # costs more than this (every record's memory stays in use).
+            time.sleep(0)
         if self._thread is None:
             self._start()
 
