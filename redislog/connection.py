@@ -61,12 +61,17 @@ _TRANSIENT_ERRORS = (
     OSError,
     redis.exceptions.OutOfMemoryError,
     redis.exceptions.ReadOnlyError,
-    redis.exceptions.ClusterDownError,
     redis.exceptions.TryAgainError,
     # A slot moving (or its master failing over) faster than the client
     # follows; a cluster no node of which answers.
     redis.exceptions.AskError,
     RedisClusterException,
+    # The cluster client's own "TTL exhausted": it followed MOVED, ASK and
+    # TRYAGAIN replies until it gave up, as while a slot is half migrated (a
+    # script over several keys gets TRYAGAIN until the slot's move ends).
+    # Every one of those replies was a refusal, so nothing landed.  Also
+    # covers ClusterDownError.
+    redis.exceptions.ClusterError,
 )
 
 
