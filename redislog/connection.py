@@ -53,8 +53,9 @@ _SENTINEL_OPTIONS = ("sentinel_username", "sentinel_password")
 _SECRET_OPTIONS = ("ssl_password", "sentinel_password")
 
 # Server replies that clear up by themselves: memory, failover, loading.
-_TRANSIENT_REPLIES = {"OOM", "READONLY", "LOADING", "BUSY", "MASTERDOWN",
-                      "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS", "MOVED", "ASK"}  # fmt: skip
+# UNBLOCKED ends a blocking pop on a master that turns replica (a failover).
+_TRANSIENT_REPLIES = {"OOM", "READONLY", "LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN",
+                      "TRYAGAIN", "NOREPLICAS", "MOVED", "ASK", "UNBLOCKED"}  # fmt: skip
 _TRANSIENT_ERRORS = (
     redis.ConnectionError,
     redis.TimeoutError,
