@@ -53,20 +53,26 @@ _SENTINEL_OPTIONS = ("sentinel_username", "sentinel_password")
 _SECRET_OPTIONS = ("ssl_password", "sentinel_password")
 
 # Server replies that clear up by themselves: memory, failover, loading.
-_TRANSIENT_REPLIES = {"OOM", "READONLY", "LOADING", "BUSY", "MASTERDOWN",
-                      "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS", "MOVED", "ASK"}  # fmt: skip
+# UNBLOCKED ends a blocking pop on a master that turns replica (a failover).
+_TRANSIENT_REPLIES = {"OOM", "READONLY", "LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN",
+                      "TRYAGAIN", "NOREPLICAS", "MOVED", "ASK", "UNBLOCKED"}  # fmt: skip
 _TRANSIENT_ERRORS = (
     redis.ConnectionError,
     redis.TimeoutError,
     OSError,
     redis.exceptions.OutOfMemoryError,
     redis.exceptions.ReadOnlyError,
-    redis.exceptions.ClusterDownError,
     redis.exceptions.TryAgainError,
     # A slot moving (or its master failing over) faster than the client
     # follows; a cluster no node of which answers.
     redis.exceptions.AskError,
     RedisClusterException,
+    # The cluster client's own "TTL exhausted": it followed MOVED, ASK and
+    # TRYAGAIN replies until it gave up, as while a slot is half migrated (a
+    # script over several keys gets TRYAGAIN until the slot's move ends).
+    # Every one of those replies was a refusal, so nothing landed.  Also
+    # covers ClusterDownError.
+    redis.exceptions.ClusterError,
 )
 
 

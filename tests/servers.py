@@ -189,12 +189,15 @@ class Cluster:
     SLOTS = 16384
 
     def __init__(self, directory: Path, masters: int = 3, *args: str) -> None:
-        options = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
-        options += ["--cluster-node-timeout", "1000", *args]
+        self.directory = directory
+        self.options = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
+        self.options += ["--cluster-node-timeout", "1000", *args]
         self.nodes = [
-            Server(directory / f"node{i}", *options, port=free_cluster_port())
+            Server(directory / f"node{i}", *self.options, port=free_cluster_port())
             for i in range(masters)
         ]
+        # The nodes that own slots (CLUSTER SETSLOT NODE goes to each of them).
+        self.masters = list(self.nodes)
 
     @property
     def url(self) -> str:
@@ -230,7 +233,7 @@ class Cluster:
         )
 
     def node_of(self, key: str) -> Server:
-        """The node that serves *key* (slots never move between these nodes)."""
+        """The node that served *key* at the start (before any slot moved)."""
         slot = key_slot(key.encode())
         return next(
             node
@@ -252,9 +255,96 @@ class Cluster:
                 return names
         raise AssertionError("unreachable")
 
+    @staticmethod
+    def node_id(node: Server) -> str:
+        """*node*'s cluster node id."""
+        with contextlib.closing(node.client(decode_responses=True)) as client:
+            return str(client.execute_command("CLUSTER", "MYID"))
+
+    def migrate_slot(
+        self, slot: int, source: Server, target: Server, *, pause: float = 0.0
+    ) -> None:
+        """Move *slot* from *source* to *target* the way redis-cli does, one key
+        per MIGRATE and *pause* seconds after each (a large key takes a while)."""
+        source_id, target_id = self.node_id(source), self.node_id(target)
+        with contextlib.closing(source.client()) as src, contextlib.closing(target.client()) as dst:
+            dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+            src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+            while names := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 1):
+                src.execute_command(
+                    "MIGRATE", "127.0.0.1", target.port, "", 0, 10_000, "KEYS", *names
+                )
+                time.sleep(pause)
+        # The target first: should the source learn first, it would redirect
+        # clients to a target that still answers only to ASKING.
+        for node in sorted(self.masters, key=lambda node: node is not target):
+            with contextlib.closing(node.client()) as client:
+                client.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        wait(lambda: all(self.owner(node, slot) == target_id for node in self.masters))
+
+    @staticmethod
+    def owner(node: Server, slot: int) -> str | None:
+        """The id of the master that *node* believes serves *slot*."""
+        with contextlib.closing(node.client(decode_responses=True)) as client:
+            text = str(client.execute_command("CLUSTER", "NODES"))
+        for line in text.splitlines():
+            fields = line.split()
+            for part in fields[8:]:
+                first, _, last = part.partition("-")
+                if first.isdigit() and int(first) <= slot <= int(last or first):
+                    return fields[0]
+        return None
+
+    def add_replica(self, master: Server) -> Server:
+        """Start one more node and make it a replica of *master*."""
+        replica = Server(
+            self.directory / f"node{len(self.nodes)}", *self.options, port=free_cluster_port()
+        ).start()
+        self.nodes.append(replica)
+        master_id = self.node_id(master)
+        with contextlib.closing(replica.client()) as client:
+            client.execute_command("CLUSTER", "MEET", "127.0.0.1", master.port)
+            wait(lambda: master_id in client.execute_command("CLUSTER", "NODES").decode())
+            client.execute_command("CLUSTER", "REPLICATE", master_id)
+        wait(lambda: _info(replica, "replication").get("master_link_status") == "up")
+        wait(lambda: all(self._ready(node) for node in self.nodes))
+        return replica
+
+    def hand_over(self, master: Server, replica: Server) -> None:
+        """Promote *replica* with CLUSTER FAILOVER: coordinated, *master* holds
+        writes until the replica has them all, then turns replica itself."""
+        with contextlib.closing(replica.client()) as client:
+            client.execute_command("CLUSTER", "FAILOVER")
+        self.masters[self.masters.index(master)] = replica
+        wait(lambda: _info(replica, "replication").get("role") == "master")
+        wait(lambda: _info(master, "replication").get("master_link_status") == "up")
+
+    def fail_over(self, master: Server, replica: Server) -> None:
+        """Kill *master*; return once the cluster promoted *replica* and serves
+        every slot again.
+
+        Writes are paused first until the replica holds every one of them, as
+        in :meth:`SentinelGroup.fail_over`.
+        """
+        with contextlib.closing(master.client()) as client:
+            client.execute_command("CLIENT", "PAUSE", 60_000, "WRITE")
+            written = int(client.info("replication")["master_repl_offset"])
+        wait(lambda: int(_info(replica, "replication")["master_repl_offset"]) >= written)
+        master.stop()
+        self.masters[self.masters.index(master)] = replica
+        wait(lambda: _info(replica, "replication").get("role") == "master", timeout=30)
+        wait(lambda: all(self._serving(node) for node in self.masters), timeout=30)
+
+    def _serving(self, node: Server) -> bool:
+        with contextlib.closing(node.client()) as client:
+            info = client.execute_command("CLUSTER", "INFO").decode()
+        fields = dict(line.split(":", 1) for line in info.split() if ":" in line)
+        return fields.get("cluster_state") == "ok"
+
     def client(self) -> RedisCluster:
-        """A cluster client for checking what landed."""
-        return RedisCluster(host="127.0.0.1", port=self.nodes[0].port, socket_timeout=10)
+        """A cluster client for checking what landed (through a live node)."""
+        node = next(node for node in self.nodes if node.process is not None)
+        return RedisCluster(host="127.0.0.1", port=node.port, socket_timeout=10)
 
     def stop(self) -> None:
         for node in self.nodes:
@@ -343,6 +433,15 @@ class SentinelGroup:
     def stop(self) -> None:
         for server in [*self.sentinels, self.replica, self.master]:
             server.stop()
+
+
+def wait(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Return once *predicate* holds; RuntimeError after *timeout* seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError("servers: condition not reached in time")
+        time.sleep(0.05)
 
 
 def _info(server: Server, section: str) -> dict[str, Any]:
