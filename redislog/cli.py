@@ -333,13 +333,6 @@ def _count(option: str, text: str) -> int | None:
     return value
 
 
-def _connector(target: connection.Target) -> reader.Connect:
-    def connect(timeout: float) -> connection.Client:
-        return connection.connect(target, socket_timeout=timeout)
-
-    return connect
-
-
 def _resolve(client: connection.Client, patterns: list[str] | None, notices: _Notices) -> list[str]:
     try:
         return reader.resolve(client, patterns or (), notices)
@@ -452,7 +445,7 @@ def tail(
     notices, renderer, client, target, chosen = _view(
         names, quiet, output, color, no_color, utc, full, single_line, url
     )
-    connect = _connector(target)
+    connect = connection.Connector(target, client)
     source: reader.Tail | reader.Consumer
     if consume:
         source = reader.Consumer(

@@ -17,13 +17,14 @@ are set here on purpose (a blocking read needs one longer than its block).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import redis
 from redis.backoff import NoBackoff
-from redis.cluster import RedisCluster
+from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import RedisClusterException
 from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelConnectionPool
@@ -203,12 +204,15 @@ def connect(
     *,
     socket_timeout: float = SOCKET_TIMEOUT,
     connect_timeout: float = CONNECT_TIMEOUT,
+    seeds: Sequence[tuple[str, int]] = (),
 ) -> Client:
     """A client for *target* that never retries on its own and never waits forever.
 
     Starts the embedded server first when *target* is it.  For a URL of a
     cluster node this asks the node (one round trip) and returns a cluster
     client; for a Sentinel URL, a client of the master that Sentinel names.
+    *seeds* are nodes of the cluster *target* belonged to when last reached,
+    tried when its own node does not answer.
     """
     if target.embedded:
         embedded.ensure()
@@ -222,12 +226,50 @@ def connect(
     client = redis.Redis.from_url(
         target.url, retry=_no_retries(), health_check_interval=30, **timeouts
     )
-    if target.url.startswith("unix:") or not _in_cluster(client):
+    if target.url.startswith("unix:"):
+        return client
+    try:
+        clustered = _in_cluster(client)
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        if not seeds:
+            raise
+        clustered = True  # the node is gone, perhaps for good: ask the others
+    if not clustered:
         return client
     client.close()
     if int(client.connection_pool.connection_kwargs.get("db") or 0):
         raise ValueError(f"{redact(target.url)} is a cluster node: a cluster has only db 0")
-    return RedisCluster.from_url(target.url, retry=_no_retries(), **timeouts)
+    return RedisCluster.from_url(
+        target.url,
+        startup_nodes=[ClusterNode(host, port) for host, port in seeds],  # type: ignore[no-untyped-call]
+        retry=_no_retries(),
+        **timeouts,
+    )
+
+
+class Connector:
+    """Connects to *target*, again after every fault (as a running viewer does).
+
+    Remembers the nodes of the cluster it last reached: the node its URL names
+    may be gone for good (a master that died and was replaced), while the
+    cluster lives on.
+    """
+
+    def __init__(self, target: Target, client: Client | None = None) -> None:
+        self.target = target
+        self._seeds: list[tuple[str, int]] = []
+        if client is not None:
+            self._learn(client)
+
+    def __call__(self, timeout: float) -> Client:
+        client = connect(self.target, socket_timeout=timeout, seeds=self._seeds)
+        self._learn(client)
+        return client
+
+    def _learn(self, client: Client) -> None:
+        if isinstance(client, RedisCluster):
+            nodes = client.get_nodes()  # type: ignore[no-untyped-call]
+            self._seeds = [(node.host, node.port) for node in nodes]
 
 
 def _in_cluster(client: redis.Redis) -> bool:

@@ -96,9 +96,10 @@ def check(owner: Server, app: Logging, tail: Background) -> None:
 def start_tail(cluster: Cluster, url: str) -> Background:
     admin = cluster.client()
     admin.sadd(keys.INDEX, KEY)  # the app ran before
+    running = admin.zcard(keys.tails(KEY))
     tail = Background("tail", KEY, "-o", "json", "--url", url)
     try:
-        wait_for(lambda: admin.zcard(keys.tails(KEY)) == 1, timeout=20)
+        wait_for(lambda: admin.zcard(keys.tails(KEY)) == running + 1, timeout=20)
     except BaseException:
         tail.kill()
         raise
@@ -136,11 +137,13 @@ def test_master_failovers_during_logging_lose_nothing(
 ) -> None:
     """Done when: the log key's master hands over to its replica, then the new
     master dies mid-logging; every record is on the last one standing, none is
-    dropped, and the tail carries on."""
+    dropped, and the tails carry on: one started with the URL of a node that
+    lives, one with the URL of the node that dies."""
     first = own_cluster.node_of(KEY)
     second = own_cluster.add_replica(first)
     url = next(node for node in own_cluster.nodes if node not in (first, second)).url
     tail = start_tail(own_cluster, url)
+    doomed = start_tail(own_cluster, second.url)
     try:
         app = Logging(configure, url)
         with app.running():
@@ -150,5 +153,7 @@ def test_master_failovers_during_logging_lose_nothing(
             own_cluster.fail_over(second, first)
             app.delivered(300)
         check(first, app, tail)
+        check(first, app, doomed)
     finally:
         tail.stop()
+        doomed.stop()
