@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Annotated, NoReturn
 
@@ -207,6 +207,25 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print one line on stderr and exit with *code*."""
     sys.stderr.write(f"redislog: {render.escape(message, newlines=True)}\n")
     raise typer.Exit(code)
+
+
+def _progress(
+    notices: _Notices, quiet: bool, say: Callable[[reader.Progress], str]
+) -> Callable[[reader.Progress], None]:
+    """A window callback that shows how far a long scan got, on a terminal
+    only, after its first second and at most five times a second."""
+    started = time.monotonic()
+    shown_at = 0.0
+    live = not quiet and sys.stderr.isatty()
+
+    def on_window(progress: reader.Progress) -> None:
+        nonlocal shown_at
+        now = time.monotonic()
+        if live and now - started > 1.0 and now - shown_at > 0.2:
+            shown_at = now
+            notices.progress(say(progress))
+
+    return on_window
 
 
 def open_client(
@@ -513,19 +532,13 @@ def search(
     )
     _announce(notices, "searching on", chosen, target)
 
-    started = time.monotonic()
-    shown_at = 0.0
-    live = not quiet and sys.stderr.isatty()
-
-    def on_window(progress: reader.Progress) -> None:
-        nonlocal shown_at
-        now = time.monotonic()
-        if live and now - started > 1.0 and now - shown_at > 0.2:
-            shown_at = now
-            notices.progress(
-                f"searched {progress.scanned:,} of {progress.total:,} records, "
-                f"{progress.matched:,} matches"
-            )
+    on_window = _progress(
+        notices,
+        quiet,
+        lambda done: (
+            f"searched {done.scanned:,} of {done.total:,} records, {done.matched:,} matches"
+        ),
+    )
 
     finder = reader.Search(
         client,
@@ -613,16 +626,9 @@ def stats(
     chosen = _resolve(client, names, notices)
     _announce(notices, "counting on", chosen, target)
     now = time.time()
-    started = time.monotonic()
-    shown_at = 0.0
-    live = not quiet and sys.stderr.isatty()
-
-    def on_window(progress: reader.Progress) -> None:
-        nonlocal shown_at
-        moment = time.monotonic()
-        if live and moment - started > 1.0 and moment - shown_at > 0.2:
-            shown_at = moment
-            notices.progress(f"read {progress.scanned:,} of {progress.total:,} records")
+    on_window = _progress(
+        notices, quiet, lambda done: f"read {done.scanned:,} of {done.total:,} records"
+    )
 
     try:
         if query.since is not None:
