@@ -41,6 +41,9 @@ _MAX_PENDING_MARKERS = 16
 _LAGGING = 4 * BATCH_RECORDS
 
 _live: weakref.WeakSet[Writer] = weakref.WeakSet()
+# Our own generator: drawing from the module's would shift the application's
+# random sequence (seeded for a reproducible run, say) with every retry.
+_jitter = random.Random()
 
 
 class _Tally:
@@ -55,6 +58,7 @@ class _Tally:
 
 
 def _after_fork_in_child() -> None:
+    _jitter.seed()  # or every forked worker retries in step with its parent
     for writer in list(_live):
         writer._producer.renew()
         writer._reset()
@@ -360,7 +364,7 @@ class Writer:
                 attempt += 1
                 delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 16))
                 # Waits on _stop, not the wake-ups: every new record sends one.
-                if self._stop.wait(random.uniform(delay / 2, delay)):
+                if self._stop.wait(_jitter.uniform(delay / 2, delay)):
                     return
                 continue
             retained = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import logging.config
+import random
 import threading
 import time
 from collections import Counter
@@ -583,3 +584,20 @@ def test_asyncio_loop_keeps_running_while_redis_is_frozen(
     handler.close()
     lags.sort()
     print(f"loop lag p99 {lags[int(len(lags) * 0.99)] * 1e3:.2f} ms over {len(lags)} ticks")
+
+
+def test_retries_leave_the_applications_random_sequence_alone(
+    server_factory: Callable[..., Server], key: str
+) -> None:
+    """An application that seeds ``random`` gets the same numbers with or without an outage."""
+    server = server_factory(start=False)
+    random.seed(7)
+    expected = [random.random() for _ in range(5)]
+    handler = RedisHandler(url=server.url, key=key, flush_timeout=0.1)
+    logger = attach(handler, "app.seeded")
+    random.seed(7)
+    logger.info("while Redis is down")
+    wait_for(lambda: handler._writer._failing, timeout=10)
+    time.sleep(0.3)  # several retries, each with its jitter
+    assert [random.random() for _ in range(5)] == expected
+    handler.close()
