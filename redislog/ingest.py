@@ -171,19 +171,15 @@ def push(
     Raises:
         redis.RedisError: nothing was stored.
     """
-    seen = keys.seen(key, token)
     # Called directly, not in a pipeline: a pipeline first asks SCRIPT EXISTS,
     # which the README's writer user may not run.
-    stored = client.register_script(scripts.PUSH)(
-        keys=[key, keys.tails(key), keys.gaps(key), keys.meta(key), seen],
-        args=[maxlen, writer.INBOX_CAP, keys.inbox(key, ""), 1, *data],
-        client=client,
-    )
+    script = client.register_script(scripts.PUSH)
+    stored = scripts.push(script, client, key, token, 1, maxlen, data)
     problems = [_text(problem) for problem in stored or ()]
     pipe = client.pipeline(transaction=False)
     # A single attempt: nothing will be resent, so no batch number to remember
     # (a user who may not delete leaves it to expire).
-    pipe.delete(seen)
+    pipe.delete(keys.seen(key, token))
     pipe.sadd(keys.INDEX, key)
     _, indexed = pipe.execute(raise_on_error=False)
     if isinstance(indexed, Exception):

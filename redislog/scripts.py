@@ -7,6 +7,14 @@ script touches shares the log key's hash slot (see ``keys``).
 
 from __future__ import annotations
 
+from typing import Any
+
+from redislog import keys
+
+# Records a tail's inbox holds at most: a tail reading too slowly loses the
+# oldest (counted in ``gaps``) rather than growing the server's memory.
+INBOX_CAP = 10_000
+
 # Records per LPUSH inside a script: Lua's unpack() is limited to a few
 # thousand values on the C stack.
 _CHUNK = 1000
@@ -78,6 +86,22 @@ for j = 1, #live, 2 do
 end
 return problems
 """
+
+
+def push(
+    script: Any, client: Any, key: str, token: str, batch: int, maxlen: int, records: list[bytes]
+) -> Any:
+    """Run *script* (PUSH, registered on *client*): store *records*, oldest
+    first, in log *key* as batch number *batch* of producer *token*.
+
+    Returns the problems met after the records were stored.
+    """
+    return script(
+        keys=[key, keys.tails(key), keys.gaps(key), keys.meta(key), keys.seen(key, token)],
+        args=[maxlen, INBOX_CAP, keys.inbox(key, ""), batch, *records],
+        client=client,
+    )
+
 
 # KEYS: tails, inbox, gaps
 # ARGV: tail id, ttl ms

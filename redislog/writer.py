@@ -34,7 +34,6 @@ from redislog import connection, keys, record, scripts, serialize
 
 BATCH_RECORDS = 1000
 BATCH_BYTES = 4 * 1024 * 1024
-INBOX_CAP = 10_000
 BACKOFF_BASE = 0.05
 BACKOFF_CAP = 2.0
 _MAX_PENDING_MARKERS = 16
@@ -101,8 +100,6 @@ class Writer:
         self.capacity_bytes = capacity_bytes
         self.record_bytes = record_bytes
         self._producer = producer
-        self._keys = [key, keys.tails(key), keys.gaps(key), keys.meta(key)]
-        self._inbox_prefix = keys.inbox(key, "")
         self._reset()
         _live.add(self)
 
@@ -445,10 +442,8 @@ class Writer:
                 _say(f"cannot add {self.key!r} to the index {keys.INDEX!r}: {_describe(exc)}")
             self._registered = True
         # The newest record must end at the head: LPUSH in submission order.
-        problems = self._script(
-            keys=[*self._keys, keys.seen(self.key, self._producer.token)],
-            args=[self.maxlen, INBOX_CAP, self._inbox_prefix, seq, *batch],
-            client=client,
+        problems = scripts.push(
+            self._script, client, self.key, self._producer.token, seq, self.maxlen, batch
         )
         for problem in problems or ():
             text = (
