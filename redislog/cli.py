@@ -1061,7 +1061,7 @@ def remove_logs(
     try:
         pipe = client.pipeline(transaction=False)
         for name in chosen:
-            pipe.llen(name.encode("utf-8", "surrogateescape"))
+            pipe.llen(keys.encoded(name))
         lengths = [int(n) for n in pipe.execute()]
         sizes = retention.memory(client, chosen)
     except connection.ERRORS as exc:

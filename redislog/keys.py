@@ -70,6 +70,19 @@ def seen(key: str, producer: str) -> str:
     return derived(key, f"seen:{producer}")
 
 
+def encoded(name: str) -> bytes:
+    """*name* as Redis stores it.  Names read from Redis may hold any bytes;
+    those that are not UTF-8 come back from ``decoded`` as surrogates."""
+    return name.encode("utf-8", "surrogateescape")
+
+
+def decoded(name: bytes | str) -> str:
+    """A key name read from Redis as text, whatever bytes it holds."""
+    if isinstance(name, str):
+        return name
+    return name.decode("utf-8", "surrogateescape")
+
+
 def check(key: str) -> str:
     """Return *key* if it can name a log, else raise ValueError."""
     if not isinstance(key, str) or not key:

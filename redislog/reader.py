@@ -102,16 +102,6 @@ def _quiet(message: str) -> None:
     pass
 
 
-def _b(text: str) -> bytes:
-    return text.encode("utf-8", "surrogateescape")
-
-
-def _s(data: bytes | str) -> str:
-    if isinstance(data, str):
-        return data
-    return data.decode("utf-8", "surrogateescape")
-
-
 def _twin(client: Client, connect: Connect, timeout: float) -> Client:
     """A client for the same server as *client*, on new connections with
     *timeout* (for one server, without starting the embedded server, as
@@ -140,7 +130,7 @@ def is_glob(pattern: str) -> bool:
 def indexed(client: Client) -> list[str]:
     """The log keys in the index, sorted."""
     members: Any = client.smembers(keyspace.INDEX)
-    return sorted(_s(member) for member in members)
+    return sorted(keyspace.decoded(member) for member in members)
 
 
 def resolve(client: Client, patterns: Sequence[str], notify: Notify = _quiet) -> list[str]:
@@ -180,8 +170,8 @@ def resolve(client: Client, patterns: Sequence[str], notify: Notify = _quiet) ->
             unique.append((name, explicit))
     pipe = client.pipeline(transaction=False)
     for name, _ in unique:
-        pipe.type(_b(name))
-    kinds = [_s(kind) for kind in pipe.execute()]
+        pipe.type(keyspace.encoded(name))
+    kinds = [keyspace.decoded(kind) for kind in pipe.execute()]
     result = []
     for (name, explicit), kind in zip(unique, kinds, strict=True):
         if kind == "list":
@@ -642,10 +632,10 @@ class _Registration:
     last_raw: bytes | None = None
 
     def __post_init__(self) -> None:
-        self.log = _b(self.key)
-        self.tails = _b(keyspace.tails(self.key))
-        self.inbox = _b(keyspace.inbox(self.key, self.tail_id))
-        self.gaps = _b(keyspace.gaps(self.key))
+        self.log = keyspace.encoded(self.key)
+        self.tails = keyspace.encoded(keyspace.tails(self.key))
+        self.inbox = keyspace.encoded(keyspace.inbox(self.key, self.tail_id))
+        self.gaps = keyspace.encoded(keyspace.gaps(self.key))
 
 
 @dataclass
@@ -1002,9 +992,9 @@ class Tail:
             return
         pipe = self._client.pipeline(transaction=False)
         for name in found:
-            pipe.type(_b(name))
+            pipe.type(keyspace.encoded(name))
         for name, kind in zip(found, pipe.execute(), strict=True):
-            if _s(kind) in ("list", "none"):
+            if keyspace.decoded(kind) in ("list", "none"):
                 reg = _Registration(name, self.tail_id)
                 self._regs.append(reg)
                 self._new.append(reg)
@@ -1190,7 +1180,7 @@ class Consumer:
             self._client.close()
 
     def _batch(self, name: bytes | str, raws: list[bytes]) -> list[Entry]:
-        key = _s(name)
+        key = keyspace.decoded(name)
         fresh = self._recent.fresh
         return [entry for raw in raws if fresh(entry := decode(raw, key))]
 
@@ -1200,7 +1190,7 @@ class Consumer:
             while True:
                 empty = True
                 for key in self._keys:
-                    raws: Any = client.rpop(_b(key), DRAIN)
+                    raws: Any = client.rpop(keyspace.encoded(key), DRAIN)
                     if raws:
                         empty = False
                         batch = self._batch(key, raws)
@@ -1209,8 +1199,8 @@ class Consumer:
                 if empty:
                     return
         pops = _Pops(
-            client, [_b(key) for key in self._keys], block=self._block, drain=DRAIN - 1,
-            arrived=self._arrived,
+            client, [keyspace.encoded(key) for key in self._keys], block=self._block,
+            drain=DRAIN - 1, arrived=self._arrived,
         )  # fmt: skip
         try:
             while True:
@@ -1334,7 +1324,7 @@ class Search:
     def _lengths(self) -> list[int]:
         pipe = self._client.pipeline(transaction=False)
         for key in self._keys:
-            pipe.llen(_b(key))
+            pipe.llen(keyspace.encoded(key))
         return [int(n) for n in pipe.execute()]
 
     def _matching(self, windows: Iterator[list[bytes]], key: str) -> Iterator[Entry]:
@@ -1349,7 +1339,7 @@ class Search:
 
     def _scan_there(self, key: str) -> Iterator[list[bytes]]:
         """Candidates of *key*, window by window, filtered by the server."""
-        name = _b(key)
+        name = keyspace.encoded(key)
         since = self._pre.since
         start = 0
         anchor: bytes | None = None
@@ -1357,7 +1347,7 @@ class Search:
             started = time.monotonic()
             size = self._pacer.size
             reply: Any = self._script(
-                keys=[_b(keyspace.meta(key))],
+                keys=[keyspace.encoded(keyspace.meta(key))],
                 args=[
                     name,
                     start,
@@ -1397,7 +1387,7 @@ class Search:
         window starts one record early, and that record (the anchor, the
         last one checked) tells whether the guess held.
         """
-        name = _b(key)
+        name = keyspace.encoded(key)
         client = self._client
         since = self._pre.since
         size = self._window
@@ -1520,16 +1510,16 @@ def describe_logs(client: Client, patterns: Sequence[str] = ()) -> list[LogInfo]
     now_ms = int(now[0]) * 1000 + int(now[1]) // 1000
     pipe = client.pipeline(transaction=False)
     for name in names:
-        pipe.type(_b(name))
-    kinds = [_s(kind) for kind in pipe.execute()]
+        pipe.type(keyspace.encoded(name))
+    kinds = [keyspace.decoded(kind) for kind in pipe.execute()]
     pipe = client.pipeline(transaction=False)
     for name, kind in zip(names, kinds, strict=True):
         if kind == "list":
-            pipe.llen(_b(name))
-            pipe.lindex(_b(name), -1)
-            pipe.lindex(_b(name), 0)
-        pipe.hget(_b(keyspace.meta(name)), "maxlen")
-        pipe.zcount(_b(keyspace.tails(name)), now_ms, "+inf")
+            pipe.llen(keyspace.encoded(name))
+            pipe.lindex(keyspace.encoded(name), -1)
+            pipe.lindex(keyspace.encoded(name), 0)
+        pipe.hget(keyspace.encoded(keyspace.meta(name)), "maxlen")
+        pipe.zcount(keyspace.encoded(keyspace.tails(name)), now_ms, "+inf")
     replies = iter(pipe.execute())
     infos = []
     for name, kind in zip(names, kinds, strict=True):

@@ -53,13 +53,13 @@ def count_older(
     """
 
     def older(distance: int) -> tuple[bool, bytes | None]:
-        raw: Any = client.lindex(_b(key), -distance)
+        raw: Any = client.lindex(keys.encoded(key), -distance)
         if raw is None:
             return False, None
         ts = decode(raw, key).ts
         return ts is not None and ts < cutoff, raw
 
-    length = int(client.llen(_b(key)))
+    length = int(client.llen(keys.encoded(key)))
     if length == 0:
         return 0, None, 0
     old, oldest = older(1)
@@ -93,7 +93,7 @@ def trim(client: connection.Client, key: str, cutoff: float, *, dry_run: bool = 
             return Trimmed(key, 0, length)
         if dry_run:
             return Trimmed(key, count, length - count)
-        left = int(script(keys=[_b(key)], args=[count, boundary], client=client))
+        left = int(script(keys=[keys.encoded(key)], args=[count, boundary], client=client))
         if left >= 0:
             return Trimmed(key, count, left)
     raise RetentionError(
@@ -103,10 +103,14 @@ def trim(client: connection.Client, key: str, cutoff: float, *, dry_run: bool = 
 
 def derived(client: connection.Client, key: str) -> list[bytes]:
     """The keys that exist only because of log *key* (see ``keys``)."""
-    names = [_b(keys.meta(key)), _b(keys.tails(key)), _b(keys.gaps(key))]
-    prefix = _b(keys.derived(key, ""))
+    names = [
+        keys.encoded(keys.meta(key)),
+        keys.encoded(keys.tails(key)),
+        keys.encoded(keys.gaps(key)),
+    ]
+    prefix = keys.encoded(keys.derived(key, ""))
     members: Any = client.smembers(keys.INDEX)
-    tail_ids: Any = client.zrange(_b(keys.tails(key)), 0, -1)
+    tail_ids: Any = client.zrange(keys.encoded(keys.tails(key)), 0, -1)
     names += [prefix + b"tail:" + tail_id for tail_id in tail_ids]
     # Inboxes of tails gone without a word, and producers' batch numbers.
     pattern = _GLOB_SPECIAL.sub(rb"\\\g<0>", prefix) + b"*"
@@ -121,12 +125,12 @@ def remove(client: connection.Client, key: str) -> int:
     """Delete log *key*, its derived keys and its index entry; the records it held."""
     others = derived(client, key)
     pipe = client.pipeline(transaction=False)
-    pipe.llen(_b(key))
+    pipe.llen(keys.encoded(key))
     # UNLINK frees a long list in the background instead of blocking Redis;
     # one key per call, as a cluster pipeline takes no more.
-    for name in (_b(key), *others):
+    for name in (keys.encoded(key), *others):
         pipe.unlink(name)
-    pipe.srem(keys.INDEX, _b(key))
+    pipe.srem(keys.INDEX, keys.encoded(key))
     return int(pipe.execute()[0])
 
 
@@ -135,7 +139,7 @@ def memory(client: connection.Client, names: Iterable[str]) -> dict[str, int | N
     chosen = list(names)
     pipe = client.pipeline(transaction=False)
     for name in chosen:
-        pipe.memory_usage(_b(name), samples=MEMORY_SAMPLES)
+        pipe.memory_usage(keys.encoded(name), samples=MEMORY_SAMPLES)
     replies = pipe.execute(raise_on_error=False)
     return {
         name: reply if isinstance(reply, int) else None
@@ -153,8 +157,3 @@ def human_bytes(size: int) -> str:
     if unit == "B" or value >= 10:
         return f"{value:.0f}{unit}"
     return f"{value:.1f}{unit}"
-
-
-def _b(text: str) -> bytes:
-    # Key names read from Redis may hold any bytes (see reader).
-    return text.encode("utf-8", "surrogateescape")

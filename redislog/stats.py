@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redislog import connection
+from redislog import keys as keyspace
 from redislog.entry import LEVELS, Entry, decode, number_name
 from redislog.reader import QueryLike
 
@@ -190,7 +191,7 @@ def time_span(client: connection.Client, keys: Iterable[str]) -> float | None:
     names = list(keys)
     pipe = client.pipeline(transaction=False)
     for name in names:
-        raw = name.encode("utf-8", "surrogateescape")
+        raw = keyspace.encoded(name)
         pipe.lindex(raw, 0)
         pipe.lindex(raw, -1)
     times = [
