@@ -18,26 +18,35 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from redislog import render
-from redislog.stats import ERROR, Stats, level_label, level_order
+from redislog import levels, render
+from redislog.stats import Stats, level_order
 
-_COLORS = {5: "bright_black", 10: "bright_black", 20: "green", 25: "cyan", 30: "yellow"}
+# By ``levels.color_key``; a number below ERROR that has no name of its own
+# gets a colour of its own too, so it cannot pass for its neighbour.
+_COLORS = {
+    "none": "white",
+    "trace": "bright_black",
+    "debug": "bright_black",
+    "info": "green",
+    "notice": "cyan",
+    "warning": "yellow",
+    "error": "red",
+    "critical": "magenta",
+    "alert": "magenta",
+    "emergency": "magenta",
+}
+_UNNAMED = "blue"
 _NAME_MAX = 60
 
 
 def _style(levelno: int | None) -> str:
-    if levelno is None:
-        return "white"
-    if levelno >= 50:
-        return "magenta"
-    if levelno >= ERROR:
-        return "red"
-    return _COLORS.get(levelno, "blue")
+    if levelno is not None and levelno < levels.ERROR and levels.named(levelno) is None:
+        return _UNNAMED
+    return _COLORS[levels.color_key(levelno)]
 
 
 def _letter(levelno: int | None) -> str:
-    label = level_label(levelno)
-    return "?" if levelno is None else label[:1].upper()
+    return "?" if levelno is None else levels.label(levelno)[:1].upper()
 
 
 def _name(text: str | None, limit: int = _NAME_MAX) -> str:
@@ -47,7 +56,7 @@ def _name(text: str | None, limit: int = _NAME_MAX) -> str:
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
-def _duration(seconds: float) -> str:
+def _duration_text(seconds: float) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
@@ -69,18 +78,18 @@ def _label_format(stats: Stats, utc: bool) -> str:
     return clock if same_day else f"%m-%d {clock}"
 
 
-def _bar(levels: dict[int | None, int], scale: float, glyph: str | None) -> Text:
+def _bar(counts: dict[int | None, int], scale: float, glyph: str | None) -> Text:
     """One stacked bar: cells proportional to the counts, rounded cumulatively."""
     bar = Text()
     done = 0
     cumulative = 0
-    for levelno in level_order(levels):
-        count = levels[levelno]
+    for levelno in level_order(counts):
+        count = counts[levelno]
         if not count:
             continue
         cumulative += count
         end = round(cumulative * scale)
-        if end <= done and levelno is not None and levelno >= ERROR:
+        if end <= done and levelno is not None and levelno >= levels.ERROR:
             end = done + 1  # errors never round away
         if end > done:
             cells = end - done
@@ -117,7 +126,7 @@ def show(stats: Stats, file: TextIO, *, color: bool, utc: bool, width: int | Non
         span = f"{_clock(stats.start, utc, '%Y-%m-%d %H:%M:%S')} to "
         span += f"{_clock(stats.end, utc, '%Y-%m-%d %H:%M:%S')}{' UTC' if utc else ''}"
         console.print(
-            Text(f"{span}, one bar per {_duration(stats.width)}", style="dim"), soft_wrap=True
+            Text(f"{span}, one bar per {_duration_text(stats.width)}", style="dim"), soft_wrap=True
         )
         _chart(console, stats, utc, glyph)
     console.print()
@@ -128,12 +137,11 @@ def show(stats: Stats, file: TextIO, *, color: bool, utc: bool, width: int | Non
 
 
 def _chart(console: Console, stats: Stats, utc: bool, glyph: str | None) -> None:
-    levels = level_order(stats.levels)
     legend = Text()
-    for levelno in levels:
+    for levelno in level_order(stats.levels):
         swatch = glyph if glyph is not None else _letter(levelno)
         legend.append(swatch, style=_style(levelno) if glyph is not None else "")
-        legend.append(f" {_name(level_label(levelno), 20)}")
+        legend.append(f" {_name(levels.label(levelno), 20)}")
         legend.append("  ")
     legend.rstrip()
     console.print(legend, soft_wrap=True)
@@ -154,17 +162,17 @@ def _chart(console: Console, stats: Stats, utc: bool, glyph: str | None) -> None
 
 def _summary(console: Console, stats: Stats, utc: bool) -> None:
     # Plain lines, not a table: nothing is padded to the terminal's width.
-    levels = Text("levels   ", style="bold")
+    shares = Text("levels   ", style="bold")
     for number, levelno in enumerate(level_order(stats.levels)):
         count = stats.levels[levelno]
         share = count / stats.total if stats.total else 0.0
         if number:
-            levels.append("  ")
-        levels.append(_name(level_label(levelno), 20), style=_style(levelno))
-        levels.append(f" {count:,} ({share:.1%})")
+            shares.append("  ")
+        shares.append(_name(levels.label(levelno), 20), style=_style(levelno))
+        shares.append(f" {count:,} ({share:.1%})")
     if not stats.levels:
-        levels.append("-")
-    console.print(levels, soft_wrap=True)
+        shares.append("-")
+    console.print(shares, soft_wrap=True)
     errors = Text("errors   ", style="bold")
     errors.append(f"{stats.errors:,}", style="red" if stats.errors else "")
     errors.append(f" of {stats.total:,} ({stats.error_share:.2%}) at ERROR or worse")

@@ -42,36 +42,7 @@ from typing import Any
 
 import orjson
 
-# Canonical level names and numbers (Python's, plus common extra levels).
-LEVELS: dict[str, int] = {
-    "TRACE": 5,
-    "DEBUG": 10,
-    "INFO": 20,
-    "NOTICE": 25,
-    "WARNING": 30,
-    "ERROR": 40,
-    "CRITICAL": 50,
-    "ALERT": 55,
-    "EMERGENCY": 60,
-}
-LEVEL_ALIASES: dict[str, str] = {
-    "WARN": "WARNING",
-    "ERR": "ERROR",
-    "CRIT": "CRITICAL",
-    "FATAL": "CRITICAL",
-    "EMERG": "EMERGENCY",
-    "PANIC": "EMERGENCY",
-    "INFORMATION": "INFO",
-}
-_NUMBER_NAMES = {
-    10: "DEBUG",
-    20: "INFO",
-    30: "WARNING",
-    40: "ERROR",
-    50: "CRITICAL",
-}
-# pino and bunyan number their levels differently from Python.
-_PINO_LEVELS = {10: 5, 20: 10, 30: 20, 40: 30, 50: 40, 60: 50}
+from redislog import levels
 
 _TS_KEYS = ("ts", "timestamp", "@timestamp", "time", "created", "asctime")
 _LEVEL_KEYS = ("level", "levelname", "severity", "lvl", "log.level")
@@ -307,11 +278,11 @@ def _level(data: dict[str, Any], used: set[str]) -> tuple[str | None, int | None
         if type(value) is str:
             number = _int_text(value)
             if number is None:
-                level = level_name(value)
+                level = levels.canonical(value)
                 if level:
                     used.add(name)
                     if levelno is None:
-                        levelno = LEVELS.get(level)
+                        levelno = levels.NUMBERS.get(level)
                     break
                 continue
             value = number
@@ -321,10 +292,10 @@ def _level(data: dict[str, Any], used: set[str]) -> tuple[str | None, int | None
             used.add(name)
             if levelno is None:
                 pino = name == "level" and ("hostname" in data or "v" in data)
-                levelno = _PINO_LEVELS.get(value, value) if pino else value
+                levelno = levels.from_pino(value) if pino else value
             break
     if level is None and levelno is not None:
-        level = number_name(levelno)
+        level = levels.label(levelno)
     return level, levelno
 
 
@@ -333,17 +304,6 @@ def _int_text(text: str) -> int | None:
     if text.isdigit() and len(text) < 10:
         return int(text)
     return None
-
-
-def level_name(text: str) -> str:
-    """The canonical upper-case name of a level name (``warn`` -> ``WARNING``)."""
-    name = text.strip().upper()
-    return LEVEL_ALIASES.get(name, name)
-
-
-def number_name(levelno: int) -> str:
-    """The name of a level number (``40`` -> ``ERROR``, ``42`` -> ``LEVEL 42``)."""
-    return _NUMBER_NAMES.get(levelno) or f"LEVEL {levelno}"
 
 
 def timestamp(value: Any) -> float | None:

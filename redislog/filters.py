@@ -40,12 +40,9 @@ from datetime import date, datetime, timedelta
 from datetime import time as clock
 from typing import Any
 
-from redislog.entry import LEVELS, Entry, level_name, parse_iso, text_of
+from redislog import levels
+from redislog.entry import Entry, parse_iso, text_of
 
-#: The upper bound of an open level range ("warning" means 30..LEVEL_MAX).
-LEVEL_MAX = 2**31 - 1
-
-_LETTERS = {"t": 5, "d": 10, "i": 20, "n": 25, "w": 30, "e": 40, "c": 50}
 _UNITS = {
     **dict.fromkeys(("ms", "msec", "msecs"), 0.001),
     **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1),
@@ -115,7 +112,7 @@ class Condition:
         if self.number is not None and isinstance(value, (int, float)):
             return not isinstance(value, bool) and value == self.number
         if self.key == "level" and isinstance(value, str) and self.value is not None:
-            return level_name(value) == level_name(self.value)
+            return levels.canonical(value) == levels.canonical(self.value)
         return False
 
     def __str__(self) -> str:
@@ -296,7 +293,7 @@ def parse_query(
     if level is not None:
         low, high = parse_level(level)
         min_level = low
-        max_level = high if high < LEVEL_MAX else None
+        max_level = high if high < levels.MAX else None
     names = []
     for name in loggers:
         name = name.strip()
@@ -348,25 +345,20 @@ def parse_regex(text: str, case_sensitive: bool | None = None) -> re.Pattern[str
 def parse_level(text: str) -> tuple[int, int]:
     """The inclusive range of level numbers that *text* selects.
 
-    ``warning`` is ``(30, LEVEL_MAX)``; ``info..error`` is ``(20, 40)``; either
-    end of a range may be left out.  Names in any case, aliases (``warn``,
-    ``fatal``, ``crit``), one letter (``d``/``i``/``w``/``e``/``c``), numbers.
+    ``warning`` is ``(30, levels.MAX)``; ``info..error`` is ``(20, 40)``;
+    either end of a range may be left out.  Each end is a level as
+    :func:`levels.number` reads it.
     """
     if ".." in text:
         first, _, last = text.partition("..")
         low = _level_number(first, text) if first.strip() else 0
-        high = _level_number(last, text) if last.strip() else LEVEL_MAX
+        high = _level_number(last, text) if last.strip() else levels.MAX
         return (low, high) if low <= high else (high, low)
-    return _level_number(text, text), LEVEL_MAX
+    return _level_number(text, text), levels.MAX
 
 
 def _level_number(word: str, text: str) -> int:
-    word = word.strip().lower()
-    if word.isdigit():
-        return int(word)
-    if word in _LETTERS:
-        return _LETTERS[word]
-    number = LEVELS.get(level_name(word))
+    number = levels.number(word)
     if number is None:
         raise FilterError(f"bad level {text!r}: {_LEVEL_HELP}")
     return number

@@ -31,8 +31,8 @@ from typing import Any
 
 import redis
 
-from redislog import connection, filters, keys, record, scripts, serialize, writer
-from redislog.entry import LEVELS, decode, level_name, number_name
+from redislog import connection, keys, levels, record, scripts, serialize, writer
+from redislog.entry import decode
 
 #: Records handed to the writer but not yet stored, before reading waits.
 BACKLOG = 20 * writer.BATCH_RECORDS
@@ -42,7 +42,6 @@ BACKLOG_BYTES = 32 * 1024 * 1024
 LINE_MAX = 1024 * 1024
 _READ = 64 * 1024
 
-_NAMES = {number: name for name, number in LEVELS.items()}
 _INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _LITERALS: dict[str, Any] = {"true": True, "false": False, "null": None}
@@ -56,24 +55,21 @@ class IngestError(ValueError):
 def parse_level(text: str) -> tuple[str, int]:
     """The name and number of one level: ``error``, ``warn``, ``e``, ``40``...
 
+    The name is the one the viewer shows for that record (``levels.label``),
+    or the level's own name when it has one (``notice``).
+
     Raises:
         IngestError: *text* is not a level.
     """
-    word = text.strip()
-    levelno = None
-    if ".." not in word:  # a range selects levels; a record has one
-        try:
-            levelno, _ = filters.parse_level(word)
-        except filters.FilterError:
-            pass
+    levelno = None if ".." in text else levels.number(text)  # a range selects levels
     if levelno is None:
         raise IngestError(
             f"bad level {text!r}: use debug, info, warning, error or critical "
             "(or d/i/w/e/c, or a number)"
         )
-    name = level_name(word)
-    if name not in LEVELS:
-        name = _NAMES.get(levelno) or number_name(levelno)
+    name = levels.canonical(text)
+    if name not in levels.NUMBERS:
+        name = levels.label(levelno)
     return name, levelno
 
 

@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from rich.color import ColorSystem
 from rich.style import Style
 
+from redislog import levels
 from redislog.entry import Entry, text_of
 
 if TYPE_CHECKING:
@@ -91,7 +92,6 @@ _NON_ASCII_RUNS = re.compile(r"([^\x00-\x7e]+)")
 _MAX_RUNS = 10_000
 _SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
-_LEVEL_LABELS = {"WARNING": "WARN", "CRITICAL": "CRIT", "EMERGENCY": "EMERG"}
 _KEY_COLORS = (
     "cyan",
     "magenta",
@@ -204,16 +204,19 @@ def _sgr(style: str) -> str:
     return prefix
 
 
-def _level_style(levelno: int | None) -> str:
-    if levelno is None or 20 <= levelno < 30:
-        return ""
-    if levelno < 20:
-        return "dim"
-    if levelno < 40:
-        return "yellow"
-    if levelno < 50:
-        return "red"
-    return "bold red"
+# By ``levels.color_key``, as journalctl colours them.
+_LEVEL_STYLES = {
+    "none": "",
+    "trace": "dim",
+    "debug": "dim",
+    "info": "",
+    "notice": "",
+    "warning": "yellow",
+    "error": "red",
+    "critical": "bold red",
+    "alert": "bold red",
+    "emergency": "bold red",
+}
 
 
 def _dimmed(style: str) -> str:
@@ -395,9 +398,9 @@ class Renderer:
             self._lines(pieces, entry.msg, "", MAX_MESSAGE, indent)
             return pieces
 
-        style = _level_style(entry.levelno)
+        style = _LEVEL_STYLES[levels.color_key(entry.levelno)]
         name = entry.level
-        label = "" if name is None else _LEVEL_LABELS.get(name, name)
+        label = "" if name is None else levels.short(name)
         label_pieces: list[Piece] = []
         self._add(label_pieces, label, style, 20)
         pieces.extend(label_pieces)

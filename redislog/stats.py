@@ -31,10 +31,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from redislog import connection
+from redislog import connection, levels
 from redislog import keys as keyspace
-from redislog.entry import LEVELS, Entry, decode, number_name
-from redislog.reader import QueryLike
+from redislog.entry import Entry, decode
+from redislog.filters import Query
 
 #: Bucket widths the chart picks from (seconds).
 WIDTHS = (
@@ -45,24 +45,14 @@ WIDTHS = (
 BARS = 24
 #: Time ranges shorter than this are counted by the second, others by 10 s.
 FINE_SPAN = 600.0
-#: Level numbers from here up count as errors.
-ERROR = 40
 #: Bytes of a record's start that hold its head (a longer logger is decoded).
 HEAD_BYTES = 256
 
-_NAMES = {number: name for name, number in LEVELS.items()}
 _HEAD = (
     rb'\n\{"ts":(\d{%d})\d{%d}(?:\.\d+)?,"level":"[^"\\\n]*",'
     rb'"levelno":(-?\d{1,9}),"logger":"([^"\\\n]*)"[,}]'
 )
 _EMPTY: dict[str, Any] = {}
-
-
-def level_label(levelno: int | None) -> str:
-    """The name shown for a level number (``none`` for records without a level)."""
-    if levelno is None:
-        return "none"
-    return _NAMES.get(levelno) or number_name(levelno)
 
 
 @dataclass
@@ -116,7 +106,7 @@ class Counts:
 
     def __init__(
         self,
-        query: QueryLike | None,
+        query: Query | None,
         resolution: int,
         since: float | None = None,
         until: float | None = None,
@@ -127,7 +117,7 @@ class Counts:
         self._head = re.compile(_HEAD % (10 - digits, digits))
         # Heads say nothing about messages and fields.
         self._heads = self.query is None or not (
-            self.query.grep is not None or self.query.conditions or _excludes(self.query)
+            self.query.grep is not None or self.query.conditions or self.query.exclude
         )
         self._split = {
             str(int(edge // resolution)).encode() for edge in (since, until) if edge is not None
@@ -174,10 +164,6 @@ class Counts:
             if query is not None and not query.matches(_light(slot * resolution, levelno, logger)):
                 continue
             yield slot, levelno, logger, count
-
-
-def _excludes(query: QueryLike) -> bool:
-    return bool(getattr(query, "exclude", ()))
 
 
 def _light(ts: float, levelno: int, logger: str) -> Entry:
@@ -292,7 +278,7 @@ def _tally(
     stats.total += count
     stats.levels[levelno] += count
     loggers[logger] += count
-    if levelno is not None and levelno >= ERROR:
+    if levelno is not None and levelno >= levels.ERROR:
         stats.errors += count
         logger_errors[logger] += count
 
@@ -319,7 +305,7 @@ def as_json(stats: Stats) -> dict[str, Any]:
         "from": stats.start,
         "to": stats.end,
         "every": stats.width,
-        "levels": {level_label(levelno): stats.levels[levelno] for levelno in order},
+        "levels": {levels.label(levelno): stats.levels[levelno] for levelno in order},
         "errors": stats.errors,
         "error_share": stats.error_share,
         "untimed": stats.untimed,
@@ -333,7 +319,7 @@ def as_json(stats: Stats) -> dict[str, Any]:
                 "start": bucket.start,
                 "records": bucket.total,
                 "levels": {
-                    level_label(levelno): bucket.levels[levelno]
+                    levels.label(levelno): bucket.levels[levelno]
                     for levelno in level_order(bucket.levels)
                 },
             }

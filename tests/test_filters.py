@@ -9,8 +9,8 @@ import orjson
 import pytest
 
 from redislog.entry import Entry, decode
+from redislog.levels import MAX as LEVEL_MAX
 from redislog.filters import (
-    LEVEL_MAX,
     FilterError,
     Query,
     parse_condition,
