@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from redislog import levels, render
+from redislog import levels
+from redislog.escapes import escape
 from redislog.stats import Stats, level_order
 
 # By ``levels.color_key``; a number below ERROR that has no name of its own
@@ -52,7 +53,7 @@ def _letter(levelno: int | None) -> str:
 def _name(text: str | None, limit: int = _NAME_MAX) -> str:
     if text is None:
         return "(none)"
-    shown = render.escape(text, newlines=True)
+    shown = escape(text, newlines=True)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 

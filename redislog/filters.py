@@ -184,6 +184,9 @@ class Query:
         init=False, repr=False, compare=False, default=()
     )
     _prefixes: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
+    # The level and time windows as (low, high), None when open on both ends.
+    _levels: tuple[float, float] | None = field(init=False, repr=False, compare=False, default=None)
+    _times: tuple[float, float] | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         groups: dict[str, list[Condition]] = {}
@@ -196,30 +199,18 @@ class Query:
         grouped = tuple(tuple(group) for group in groups.values())
         object.__setattr__(self, "_groups", grouped + tuple(singles))
         object.__setattr__(self, "_prefixes", tuple(f"{name}." for name in self.loggers))
-
-    @property
-    def empty(self) -> bool:
-        """True when the query has no filter at all."""
-        return not (
-            self.min_level is not None
-            or self.max_level is not None
-            or self.loggers
-            or self.grep is not None
-            or self.conditions
-            or self.since is not None
-            or self.until is not None
-            or self.exclude
-        )
+        object.__setattr__(self, "_levels", _window(self.min_level, self.max_level))
+        object.__setattr__(self, "_times", _window(self.since, self.until))
 
     @property
     def structured(self) -> bool:
         """True when the query has level, logger or field conditions."""
-        return bool(
-            self.min_level is not None
-            or self.max_level is not None
-            or self.loggers
-            or self.conditions
-        )
+        return bool(self._levels or self.loggers or self.conditions)
+
+    @property
+    def empty(self) -> bool:
+        """True when the query has no filter at all."""
+        return not (self.structured or self.grep or self._times or self.exclude)
 
     def matches(self, entry: Entry) -> bool:
         """Whether *entry* passes every filter."""
@@ -228,13 +219,10 @@ class Query:
             if self.structured:
                 return False
         else:
-            if self.min_level is not None or self.max_level is not None:
+            levels = self._levels
+            if levels is not None:
                 levelno = entry.levelno
-                if levelno is None:
-                    return False
-                if self.min_level is not None and levelno < self.min_level:
-                    return False
-                if self.max_level is not None and levelno > self.max_level:
+                if levelno is None or not levels[0] <= levelno <= levels[1]:
                     return False
             if self.loggers:
                 logger = entry.logger
@@ -245,17 +233,20 @@ class Query:
             for group in self._groups:
                 if not any(condition.matches(data) for condition in group):
                     return False
-        if self.since is not None or self.until is not None:
+        times = self._times
+        if times is not None:
             ts = entry.ts
-            if ts is None:
-                return False
-            if self.since is not None and ts < self.since:
-                return False
-            if self.until is not None and ts > self.until:
+            if ts is None or not times[0] <= ts <= times[1]:
                 return False
         if self.grep is not None and self.grep.search(entry.msg) is None:
             return False
         return not any(pattern.search(entry.msg) for pattern in self.exclude)
+
+
+def _window(low: float | None, high: float | None) -> tuple[float, float] | None:
+    if low is None and high is None:
+        return None
+    return (-math.inf if low is None else low, math.inf if high is None else high)
 
 
 def parse_query(
@@ -266,7 +257,6 @@ def parse_query(
     since: str | float | None = None,
     until: str | float | None = None,
     *,
-    now: float | None = None,
     case_sensitive: bool | None = None,
     exclude: Sequence[str] = (),
 ) -> Query:
@@ -278,17 +268,16 @@ def parse_query(
         grep: a regex searched in the message; smart case unless
             *case_sensitive* is given.
         fields: field conditions (see :func:`parse_condition`).
-        since: the start of the time window (see :func:`parse_time`).
+        since: the start of the time window: epoch seconds, or text (see
+            :func:`parse_time`; relative to the clock).
         until: the end of the time window.
-        now: the current time for relative times (default: the clock).
         case_sensitive: force case (in)sensitivity of *grep* and *exclude*.
         exclude: regexes; a record whose message matches one is dropped.
 
     Raises:
         FilterError: an option cannot be parsed.
     """
-    if now is None:
-        now = time.time()
+    now = time.time()
     min_level = max_level = None
     if level is not None:
         low, high = parse_level(level)

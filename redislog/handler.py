@@ -10,12 +10,7 @@ from typing import Any
 
 from redislog import connection, keys, serialize
 from redislog.record import Producer, build
-from redislog.writer import Writer
-
-MAXLEN = 100_000
-BUFFER_RECORDS = 100_000
-BUFFER_BYTES = 64 * 1024 * 1024
-FLUSH_TIMEOUT = 5.0
+from redislog.writer import BUFFER_BYTES, BUFFER_RECORDS, FLUSH_TIMEOUT, MAXLEN, Writer
 
 
 def default_key() -> str:

@@ -6,7 +6,8 @@ index of log keys and live tails all see these records as they see the
 handler's.
 
 ``send`` builds one record from a message and ``key=value`` fields and stores
-it at once (one round trip; an error is the caller's to report).  ``pipe``
+it at once, through the writer's own call of the script (an error is the
+caller's to report).  ``pipe``
 turns each line of a stream into a record and hands it to a
 :class:`~redislog.writer.Writer`, the handler's own batching writer; reading
 waits whenever the writer falls behind, so a fast producer is slowed down
@@ -20,6 +21,7 @@ message; bytes that are not UTF-8 are kept as ``\\xNN`` escapes.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import math
@@ -31,13 +33,13 @@ from typing import Any
 
 import redis
 
-from redislog import connection, keys, levels, record, scripts, serialize, writer
+from redislog import connection, keys, levels, record, serialize, writer
 from redislog.entry import decode
 
 #: Records handed to the writer but not yet stored, before reading waits.
-BACKLOG = 20 * writer.BATCH_RECORDS
+MAX_PENDING = 20 * writer.BATCH_RECORDS
 #: Bytes of such records before reading waits.
-BACKLOG_BYTES = 32 * 1024 * 1024
+MAX_PENDING_BYTES = 32 * 1024 * 1024
 #: A line longer than this (bytes) is cut: each piece becomes a record.
 LINE_MAX = 1024 * 1024
 _READ = 64 * 1024
@@ -159,32 +161,23 @@ def check_key(client: connection.Client, key: str) -> int | None:
 def push(
     client: connection.Client, key: str, maxlen: int, data: list[bytes], token: str
 ) -> list[str]:
-    """Store encoded records (oldest first) now, as the writer does.
+    """Store encoded records (oldest first) now, as the writer does
+    (``writer.store``), and add *key* to the index.
 
-    Returns the script's complaints about trimming or feeding live tails
-    (the records were stored).
+    Returns what went wrong once the records were stored: trimming, feeding
+    live tails, the index.
 
     Raises:
         redis.RedisError: nothing was stored.
     """
-    # Called directly, not in a pipeline: a pipeline first asks SCRIPT EXISTS,
-    # which the README's writer user may not run.
-    script = client.register_script(scripts.PUSH)
-    stored = scripts.push(script, client, key, token, 1, maxlen, data)
-    problems = [_text(problem) for problem in stored or ()]
-    pipe = client.pipeline(transaction=False)
+    stored = writer.store(client, key, data, maxlen=maxlen, token=token, batch=1, index=True)
     # A single attempt: nothing will be resent, so no batch number to remember
     # (a user who may not delete leaves it to expire).
-    pipe.delete(keys.seen(key, token))
-    pipe.sadd(keys.INDEX, key)
-    _, indexed = pipe.execute(raise_on_error=False)
-    if isinstance(indexed, Exception):
-        problems.append(f"not added to the index {keys.INDEX!r}: {indexed}")
-    return problems
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    with contextlib.suppress(redis.RedisError):
+        client.delete(keys.seen(key, token))
+    if stored.unindexed is None:
+        return list(stored.problems)
+    return [*stored.problems, stored.unindexed]
 
 
 class Lines:
@@ -258,7 +251,7 @@ def pipe(
     """Submit a record for every line read from file descriptor *source*.
 
     Reads until end of file; waits whenever the writer holds more than
-    :data:`BACKLOG` records (or :data:`BACKLOG_BYTES`) not yet stored.  With
+    :data:`MAX_PENDING` records (or :data:`MAX_PENDING_BYTES`) not yet stored.  With
     *tee*, every chunk read is passed to it before its lines are submitted.
     Returns the number of lines.
     """
@@ -297,5 +290,5 @@ def _cut(line: bytes, submit: Callable[[bytes], None], encode: Callable[[bytes],
 
 def _wait(sink: writer.Writer) -> None:
     """Let the writer catch up (slowing the producer down, never dropping)."""
-    while sink.pending > BACKLOG or sink.buffered_bytes > BACKLOG_BYTES:
+    while sink.pending > MAX_PENDING or sink.buffered_bytes > MAX_PENDING_BYTES:
         time.sleep(0.002)

@@ -46,7 +46,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import sys
 import time
 import zlib
@@ -58,6 +57,17 @@ from rich.style import Style
 
 from redislog import levels
 from redislog.entry import Entry, text_of
+from redislog.escapes import (
+    KEY_SPECIAL,
+    NEEDS_QUOTES,
+    QUOTED,
+    UNSAFE,
+    UNSAFE_LINE,
+    ascii_json,
+    code,
+    escape,
+    quoted_code,
+)
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -73,81 +83,12 @@ MAX_VALUE = 2_000
 MAX_NAME = 200
 MAX_FIELDS = 200
 
-# C0 except tab and newline, DEL, C1, soft hyphen, bidi controls and marks,
-# zero-width and invisible characters (fillers too), line/paragraph
-# separators, the BOM, interlinear annotations, surrogates, the Unicode tags block.
-# Variation selectors stay: emoji need them.
-_UNSAFE_CLASS = (
-    r"\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5"
-    r"\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff"
-    r"\uffa0\ufff9-\ufffb\ud800-\udfff\U000e0000-\U000e007f"
-)
-_UNSAFE = re.compile(f"[{_UNSAFE_CLASS}]")
-_UNSAFE_LINE = re.compile(f"[\\t\\n{_UNSAFE_CLASS}]")
-# In logfmt quoting: quote characters, backslashes, newlines, tabs, unsafe.
-_QUOTED = re.compile(f'[\\\\"\\t\\n{_UNSAFE_CLASS}]')
-_NEEDS_QUOTES = re.compile(f'[\\s="\\\\{_UNSAFE_CLASS}]')
-_KEY_SPECIAL = re.compile(f'[\\s="{_UNSAFE_CLASS}]')
-_NON_ASCII_RUNS = re.compile(r"([^\x00-\x7e]+)")
-_MAX_RUNS = 10_000
-_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
-
-_KEY_COLORS = (
-    "cyan",
-    "magenta",
-    "green",
-    "blue",
-    "bright_cyan",
-    "bright_magenta",
-    "bright_green",
-    "bright_blue",
-)
+_KEY_COLORS: tuple[str, ...] = ("cyan", "magenta", "green", "blue")
+_KEY_COLORS += tuple(f"bright_{color}" for color in _KEY_COLORS)
 _NO_TIME = "--:--:--.---"
 _RESET = "\x1b[0m"
 
 Piece = tuple[str, str]  # (text, our own style name; "" for none)
-
-
-def escape(text: str, *, newlines: bool = False) -> str:
-    """Make every control or invisible character of *text* visible.
-
-    ESC becomes ``\\x1b``, CR ``\\r``, U+202E ``\\u202e``, a tag character
-    ``\\U000e0041``...  Newlines and tabs stay, unless *newlines* is true
-    (then they become ``\\n`` and ``\\t``).
-    """
-    return (_UNSAFE_LINE if newlines else _UNSAFE).sub(_code, text)
-
-
-def _code(match: re.Match[str] | str) -> str:
-    char = match if isinstance(match, str) else match.group()
-    short = _SHORT_ESCAPES.get(char)
-    if short is not None:
-        return short
-    number = ord(char)
-    if number < 0x100:
-        return f"\\x{number:02x}"
-    if number < 0x10000:
-        return f"\\u{number:04x}"
-    return f"\\U{number:08x}"
-
-
-def _quoted_code(match: re.Match[str]) -> str:
-    char = match.group()
-    return "\\" + char if char in '\\"' else _code(char)
-
-
-def _ascii_json(text: str) -> str:
-    """Strict JSON *text* with every character beyond ``~`` as a ``\\u`` escape.
-
-    Returns "" when there are too many separate runs to do it quickly.
-    """
-    # Outside strings, strict JSON is ASCII; inside, such characters may be
-    # escaped freely.  The stdlib encodes each run in C.
-    parts = _NON_ASCII_RUNS.split(text)
-    if len(parts) > 2 * _MAX_RUNS:
-        return ""
-    parts[1::2] = [json.dumps(run)[1:-1] for run in parts[1::2]]
-    return "".join(parts)
 
 
 def parse_output(name: str) -> str:
@@ -206,16 +147,11 @@ def _sgr(style: str) -> str:
 
 # By ``levels.color_key``, as journalctl colours them.
 _LEVEL_STYLES = {
-    "none": "",
-    "trace": "dim",
-    "debug": "dim",
-    "info": "",
-    "notice": "",
+    **dict.fromkeys(("none", "info", "notice"), ""),
+    **dict.fromkeys(("trace", "debug"), "dim"),
     "warning": "yellow",
     "error": "red",
-    "critical": "bold red",
-    "alert": "bold red",
-    "emergency": "bold red",
+    **dict.fromkeys(("critical", "alert", "emergency"), "bold red"),
 }
 
 
@@ -468,10 +404,10 @@ class Renderer:
         add = pieces.append
         add((" ", ""))
         key, key_marker = _clip(name, None if self.full else MAX_NAME)
-        key = _KEY_SPECIAL.sub(_code, key) or '""'
+        key = KEY_SPECIAL.sub(code, key) or '""'
         add((f"{key}{self._marker(key_marker)}=", "dim"))
         text, marker = _clip(text_of(value), None if self.full else MAX_VALUE)
-        if text and _NEEDS_QUOTES.search(text) is None:
+        if text and NEEDS_QUOTES.search(text) is None:
             add((text, style))
         else:
             self._quoted(pieces, text, style)
@@ -483,7 +419,7 @@ class Renderer:
         add(('"', style))
         position = 0
         escaped = _dimmed(style)
-        for match in _QUOTED.finditer(text):
+        for match in QUOTED.finditer(text):
             start = match.start()
             if start > position:
                 add((text[position:start], style))
@@ -491,7 +427,7 @@ class Renderer:
             if char in '\\"':
                 add(("\\" + char, style))
             else:
-                add((_code(char), escaped))
+                add((code(char), escaped))
             position = match.end()
         if position < len(text):
             add((text[position:], style))
@@ -510,14 +446,14 @@ class Renderer:
         marker = ""
         if limit is not None and not self.full:
             text, marker = _clip(text, limit)
-        pattern = _UNSAFE_LINE if newlines else _UNSAFE
+        pattern = UNSAFE_LINE if newlines else UNSAFE
         position = 0
         escaped = _dimmed(style)
         for match in pattern.finditer(text):
             start = match.start()
             if start > position:
                 pieces.append((text[position:start], style))
-            pieces.append((_code(match), escaped))
+            pieces.append((code(match), escaped))
             position = match.end()
         if position < len(text):
             pieces.append((text[position:], style))
@@ -560,9 +496,9 @@ class Renderer:
         text, marker = _clip(text_of(value), None if self.full else limit)
         if marker:
             text += self._marker(marker)
-        if text and _NEEDS_QUOTES.search(text) is None:
+        if text and NEEDS_QUOTES.search(text) is None:
             return text
-        return f'"{_QUOTED.sub(_quoted_code, text)}"'
+        return f'"{QUOTED.sub(quoted_code, text)}"'
 
     def _logfmt(self, entry: Entry) -> str:
         parts: list[str] = []
@@ -586,7 +522,7 @@ class Renderer:
         fields, hidden = self._shown_fields(entry)
         for name, value in fields:
             key, marker = _clip(name, None if self.full else MAX_NAME)
-            key = _KEY_SPECIAL.sub(_code, key + self._marker(marker)) or '""'
+            key = KEY_SPECIAL.sub(code, key + self._marker(marker)) or '""'
             parts.append(f"{key}={self._value(value)}")
         if hidden:
             parts.append(f"fields_hidden={hidden}")
@@ -633,7 +569,7 @@ class Renderer:
             except UnicodeDecodeError:
                 text = ""
             if not text.isascii() or "\x7f" in text:
-                text = _ascii_json(text)
+                text = ascii_json(text)
             if text.startswith("{") and text.endswith("}"):
                 if head:
                     body = text[1:].lstrip(" ")

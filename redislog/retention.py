@@ -86,22 +86,21 @@ def trim(client: connection.Client, key: str, cutoff: float, *, dry_run: bool = 
     Raises:
         RetentionError: the tail kept moving (a consumer or the cap at work).
     """
-    script = client.register_script(scripts.TRIM)
     for _ in range(ATTEMPTS):
         count, boundary, length = count_older(client, key, cutoff)
         if count == 0 or boundary is None:
             return Trimmed(key, 0, length)
         if dry_run:
             return Trimmed(key, count, length - count)
-        left = int(script(keys=[keys.encoded(key)], args=[count, boundary], client=client))
-        if left >= 0:
-            return Trimmed(key, count, left)
+        reply = scripts.trim(client, log=key, count=count, boundary=boundary)
+        if reply.status is scripts.TrimStatus.DROPPED:
+            return Trimmed(key, count, reply.left)
     raise RetentionError(
         f"'{key}' changed at its old end {ATTEMPTS} times while trimming; try again"
     )
 
 
-def derived(client: connection.Client, key: str) -> list[bytes]:
+def derived_keys(client: connection.Client, key: str) -> list[bytes]:
     """The keys that exist only because of log *key* (see ``keys``)."""
     names = [
         keys.encoded(keys.meta(key)),
@@ -123,7 +122,7 @@ def derived(client: connection.Client, key: str) -> list[bytes]:
 
 def remove(client: connection.Client, key: str) -> int:
     """Delete log *key*, its derived keys and its index entry; the records it held."""
-    others = derived(client, key)
+    others = derived_keys(client, key)
     pipe = client.pipeline(transaction=False)
     pipe.llen(keys.encoded(key))
     # UNLINK frees a long list in the background instead of blocking Redis;

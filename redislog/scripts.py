@@ -1,23 +1,61 @@
-"""Server-side Lua scripts.
+"""Server-side Lua scripts, each beside the one function that runs it.
 
-Each runs atomically on the server, so a batch lands whole or not at all, and a
-tail's registration and its backlog read happen at one instant.  Every key a
-script touches shares the log key's hash slot (see ``keys``).
+Each script runs atomically on the server, so a batch lands whole or not at
+all, and a tail's registration and its backlog read happen at one instant.
+Every key a script touches shares the log key's hash slot (see ``keys``).
+
+Nothing else calls a script: each function here builds its script's KEYS and
+ARGV and returns the reply as a named result (an enum for its status).  A
+script is sent by its SHA1 and loaded on a server that lacks it; it is
+registered once per client, so a new connection costs no extra round trip.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import enum
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from redislog import keys
+from redislog import keys, prefilter
+from redislog.connection import Client
 
 # Records a tail's inbox holds at most: a tail reading too slowly loses the
 # oldest (counted in ``gaps``) rather than growing the server's memory.
 INBOX_CAP = 10_000
+#: List elements compared per call while looking for a moved anchor.
+RELOCATE_BUDGET = 20_000
 
 # Records per LPUSH inside a script: Lua's unpack() is limited to a few
 # thousand values on the C stack.
 _CHUNK = 1000
+
+# The registered scripts of each client (a client that goes away takes its
+# registrations with it).
+_registered: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _run(client: Client, source: str, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+    """Run the script *source* on *client* with KEYS *keys* and ARGV *args*."""
+    scripts = _registered.get(client)
+    if scripts is None:
+        scripts = _registered.setdefault(client, {})
+    script = scripts.get(source)
+    if script is None:
+        script = scripts[source] = client.register_script(source)
+    return script(keys=keys, args=args, client=client)
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _seconds(value: Any) -> float | None:
+    return float(value) if value else None
+
+
+# -- the writer's script ---------------------------------------------------------
 
 # KEYS: log, tails, gaps, meta, seen
 # ARGV: maxlen, inbox cap, inbox key prefix, batch number, record...
@@ -27,6 +65,7 @@ _CHUNK = 1000
 # to fail without stopping the rest; those errors are returned as a list.
 # A batch numbered at or below the producer's last stored one was stored
 # already (its reply was lost): it is skipped, so a retry never duplicates.
+# A writer's ACL user must be allowed to write every one of these keys.
 PUSH = f"""
 local maxlen = tonumber(ARGV[1])
 local cap = tonumber(ARGV[2])
@@ -88,20 +127,44 @@ return problems
 """
 
 
+@dataclass(frozen=True)
+class PushReply:
+    """What PUSH did after storing a batch (or skipping one it had stored)."""
+
+    #: Errors met after the records were stored: trimming the list, recording
+    #: its cap, feeding live tails.
+    problems: tuple[str, ...]
+
+
 def push(
-    script: Any, client: Any, key: str, token: str, batch: int, maxlen: int, records: list[bytes]
-) -> Any:
-    """Run *script* (PUSH, registered on *client*): store *records*, oldest
-    first, in log *key* as batch number *batch* of producer *token*.
+    client: Client, *, key: str, token: str, batch: int, maxlen: int, records: Sequence[bytes]
+) -> PushReply:
+    """Store *records*, oldest first, in log *key* as batch number *batch* of
+    producer *token*, trim the list to *maxlen* and feed its live tails.
 
-    Returns the problems met after the records were stored.
+    Raises:
+        redis.RedisError: nothing was stored.
     """
-    return script(
-        keys=[key, keys.tails(key), keys.gaps(key), keys.meta(key), keys.seen(key, token)],
-        args=[maxlen, INBOX_CAP, keys.inbox(key, ""), batch, *records],
-        client=client,
+    names = [key, keys.tails(key), keys.gaps(key), keys.meta(key), keys.seen(key, token)]
+    reply = _run(
+        client,
+        PUSH,
+        [keys.encoded(name) for name in names],
+        [maxlen, INBOX_CAP, keys.encoded(keys.inbox(key, "")), batch, *records],
     )
+    return PushReply(tuple(_text(problem) for problem in reply or ()))
 
+
+# -- the viewer's scripts ------------------------------------------------------
+#
+# Readers never LRANGE a whole list inside one script: every read names a
+# bounded window, so a PING sent meanwhile waits at most one window's work.
+#
+# They take the log key in ARGV, not KEYS: Redis 7 counts every key declared
+# to EVALSHA as written, so a user allowed only to read logs (``%R~``) could
+# not run them.  A derived key in KEYS routes the call to the log's cluster
+# node (it shares the log's slot); the commands inside are still checked
+# against the user's rights, key by key.
 
 # KEYS: tails, inbox, gaps
 # ARGV: tail id, ttl ms
@@ -125,16 +188,34 @@ end
 return gap
 """
 
-# -- the viewer's scripts ------------------------------------------------------
-#
-# Readers never LRANGE a whole list inside one script: every read names a
-# bounded window, so a PING sent meanwhile waits at most one window's work.
-#
-# They take the log key in ARGV, not KEYS: Redis 7 counts every key declared
-# to EVALSHA as written, so a user allowed only to read logs (``%R~``) could
-# not run them.  A derived key in KEYS routes the call to the log's cluster
-# node (it shares the log's slot); the commands inside are still checked
-# against the user's rights, key by key.
+
+class Registration(enum.Enum):
+    """Whether a tail's registration was still alive."""
+
+    LIVE = "live"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class HeartbeatReply:
+    registration: Registration
+    #: Records trimmed from the tail's inbox since the last heartbeat.
+    dropped: int = 0
+
+
+def heartbeat(client: Client, *, log: str, tail_id: str, ttl_ms: int) -> HeartbeatReply:
+    """Keep tail *tail_id* of *log* registered for *ttl_ms* more milliseconds."""
+    reply = int(_run(client, HEARTBEAT, _tail_keys(log, tail_id), [tail_id, ttl_ms]))
+    if reply < 0:
+        return HeartbeatReply(Registration.EXPIRED)
+    return HeartbeatReply(Registration.LIVE, reply)
+
+
+def _tail_keys(log: str, tail_id: str) -> list[bytes]:
+    return [
+        keys.encoded(name) for name in (keys.tails(log), keys.inbox(log, tail_id), keys.gaps(log))
+    ]
+
 
 # KEYS: tails
 # ARGV: log, tail id, ttl ms, backlog count (0 for none)
@@ -157,150 +238,51 @@ end
 return out
 """
 
-# Shared by BACKLOG and SCAN: a cheap server-side pre-filter.  It only rejects
-# records that the client's full query rejects too (the client re-checks every
-# record it gets back), so it may keep too much but never drops a match.
-# ARGV from index F on:
-#   min levelno, max levelno, since, until ('' when unset), group count, then
-#   per group: ignore case '1'/'0', fold '1'/'0', needle count, needles.
-# A record passes a group when one of its needles occurs in the record
-# (lower-cased when ignoring case), or when it holds a \u00XX escape (which
-# could spell a needle's character); reader.prefilter() explains why that is
-# safe.  With fold set, records holding the non-ASCII letters that Python's
-# case-insensitive matching ties to i, k and s (U+0130, U+0131, U+212A,
-# U+017F; raw or \u-escaped) pass too.
-# Levels and times are read from redislog's own record head
-# ({"ts":...,"level":"...","levelno":N,...), only when no second "ts" or
-# "levelno" key follows (JSON decoders keep the last duplicate), and times
-# are scaled like entry.timestamp() (milli-, micro-, nanoseconds).  Records
-# without that head stay candidates.
-_FILTER = r"""
-local find, byte, lower, match = string.find, string.byte, string.lower, string.match
-local tonumber, abs = tonumber, math.abs
-local minlv = tonumber(ARGV[F])
-local maxlv = tonumber(ARGV[F + 1])
-local since = tonumber(ARGV[F + 2])
-local untl = tonumber(ARGV[F + 3])
-local groups = {}
-local a = F + 5
-for g = 1, tonumber(ARGV[F + 4]) do
-  local m = tonumber(ARGV[a + 2])
-  local needles = {}
-  for j = 1, m do
-    needles[j] = ARGV[a + 2 + j]
-  end
-  groups[g] = {ARGV[a] == '1', ARGV[a + 1] == '1', needles}
-  a = a + 3 + m
-end
-local ngroups = #groups
-local headed = minlv or maxlv or since or untl
-local HEAD = '^{"ts":([%d%.eE+-]+),"level":"[^"\\]*","levelno":(%-?%d+)()[,}]'
-local function seconds(n)
-  if not n or n ~= n then
-    return nil
-  end
-  for _ = 1, 3 do
-    if abs(n) < 1e11 then
-      break
-    end
-    n = n / 1000
-  end
-  if n >= 0 and n < 1e11 then
-    return n
-  end
-  return nil
-end
-local function single(el, stop)
-  return not find(el, '"ts":', stop, true) and not find(el, '"levelno":', stop, true)
-end
-local function folded(el)
-  return find(el, '\196', 1, true) or find(el, '\197', 1, true)
-    or find(el, '\226', 1, true) or find(el, '\\u', 1, true)
-end
-local cur_ts = nil
--- Returns whether el is a candidate; sets cur_ts to its head time (or nil).
-local function keep(el)
-  cur_ts = nil
-  if headed then
-    local t, lv, stop = match(el, HEAD)
-    if t then
-      cur_ts = seconds(tonumber(t))
-      lv = tonumber(lv)
-      local ts = cur_ts
-      if ((minlv and lv < minlv) or (maxlv and lv > maxlv)
-          or (ts and ((since and ts < since) or (untl and ts > untl))))
-          and single(el, stop) then
-        return false
-      end
-    end
-  end
-  local low = nil
-  for g = 1, ngroups do
-    local group = groups[g]
-    local hay = el
-    if group[1] then
-      low = low or lower(el)
-      hay = low
-    end
-    local needles = group[3]
-    local hit = false
-    for j = 1, #needles do
-      if find(hay, needles[j], 1, true) then
-        hit = true
-        break
-      end
-    end
-    if not hit and not find(el, '\\u00', 1, true) and not (group[2] and folded(el)) then
-      return false
-    end
-  end
-  return true
-end
--- Finds the anchor element at index pos or after it (records pushed at the
--- head move older ones to higher indices).  Returns its index, else nil and
--- the index to resume from (-1 once past the end of the list).
-local function relocate(key, pos, anchor, budget)
-  if redis.call('LINDEX', key, pos) == anchor then
-    return pos
-  end
-  local from = pos + 1
-  while budget > 0 do
-    local window = redis.call('LRANGE', key, from, from + 999)
-    if #window == 0 then
-      return nil, -1
-    end
-    for i = 1, #window do
-      if window[i] == anchor then
-        return from + i - 1
-      end
-    end
-    from = from + #window
-    budget = budget - #window
-  end
-  return nil, from
-end
--- Appends the candidates among records to out; returns the newest head time
--- seen, as text ('' if none).
-local function filter(records, out)
-  local maxts = nil
-  for i = 1, #records do
-    if keep(records[i]) then
-      out[#out + 1] = records[i]
-    end
-    if cur_ts and (not maxts or cur_ts > maxts) then
-      maxts = cur_ts
-    end
-  end
-  if maxts then
-    return string.format('%.17g', maxts)
-  end
-  return ''
-end
-"""
+
+@dataclass(frozen=True)
+class AttachReply:
+    #: The list's length at the instant of registration.
+    length: int
+    #: Its newest records then, newest first.
+    newest: list[bytes]
+
+
+def attach(client: Client, *, log: str, tail_id: str, ttl_ms: int, count: int) -> AttachReply:
+    """Register tail *tail_id* of *log* for *ttl_ms* milliseconds and read the
+    list's newest *count* records at the same instant."""
+    reply = _run(
+        client,
+        ATTACH,
+        [keys.encoded(keys.tails(log))],
+        [keys.encoded(log), tail_id, ttl_ms, count],
+    )
+    return AttachReply(int(reply[0]), list(reply[1:]))
 
 
 def _with_filter(first: int, body: str) -> str:
-    return f"local F = {first}\n{_FILTER}\n{body}"
+    return f"local F = {first}\n{prefilter.LUA}\n{body}"
+
+
+class Anchor(NamedTuple):
+    """A record read earlier, and where it was: tells how far the list moved."""
+
+    position: int
+    record: bytes
+
+
+class WindowStatus(enum.Enum):
+    """How a read of one window ended."""
+
+    #: The window was read.
+    READ = "read"
+    #: The tail's registration had expired: nothing was read.
+    EXPIRED = "expired"
+    #: The anchor is not where expected and was not found within the budget
+    #: yet: call again (BACKLOG: with the correction added to the base;
+    #: SCAN: from ``start``).
+    RELOCATING = "relocating"
+    #: The anchor was trimmed away, and everything older with it.
+    TRIMMED = "trimmed"
 
 
 # KEYS: tails, inbox, gaps
@@ -354,6 +336,69 @@ return out
 """,
 )
 
+
+_BACKLOG_STATUS = {
+    0: WindowStatus.READ,
+    -1: WindowStatus.EXPIRED,
+    -2: WindowStatus.RELOCATING,
+    -3: WindowStatus.TRIMMED,
+}
+
+
+@dataclass(frozen=True)
+class BacklogReply:
+    status: WindowStatus
+    #: Pushes since ATTACH that the inbox side counts (base included).
+    shift: int
+    #: The list's length now.
+    length: int
+    #: Pushes the anchor revealed beyond those (add them to the base).
+    correction: int
+    #: The newest record time among the window's records (by their head).
+    maxts: float | None
+    #: The window's newest and oldest records.
+    newest: bytes
+    oldest: bytes
+    #: Records in the window.
+    read: int
+    #: Those the server-side filter kept, newest first.
+    candidates: list[bytes]
+
+
+def backlog(
+    client: Client,
+    *,
+    log: str,
+    tail_id: str,
+    base: int,
+    span: tuple[int, int],
+    anchor: Anchor | None,
+    filter_args: Sequence[str],
+) -> BacklogReply:
+    """Read snapshot indices *span* (lo, hi) of tail *tail_id*'s ATTACH
+    snapshot of *log*, pre-filtered on the server by *filter_args*."""
+    position, record = anchor if anchor is not None else (0, b"")
+    relocate = ["0" if anchor is None else "1", position, record, RELOCATE_BUDGET]
+    reply = _run(
+        client,
+        BACKLOG,
+        _tail_keys(log, tail_id),
+        [keys.encoded(log), tail_id, base, *span, *relocate, *filter_args],
+    )
+    status, shift, length, correction, maxts, newest, oldest, read, *candidates = reply
+    return BacklogReply(
+        _BACKLOG_STATUS[int(status)],
+        shift=int(shift),
+        length=int(length),
+        correction=int(correction),
+        maxts=_seconds(maxts),
+        newest=newest,
+        oldest=oldest,
+        read=int(read),
+        candidates=candidates,
+    )
+
+
 # KEYS: meta (only to route the call; see above)
 # ARGV: log, start, count, has anchor '1'/'0', anchor, relocation budget,
 #       filter arguments...
@@ -387,6 +432,58 @@ return out
 """,
 )
 
+
+_SCAN_STATUS = {0: WindowStatus.READ, -1: WindowStatus.TRIMMED, -2: WindowStatus.RELOCATING}
+
+
+@dataclass(frozen=True)
+class ScanReply:
+    status: WindowStatus
+    #: Where the window began (READ), or where to go on looking for the
+    #: anchor (RELOCATING).
+    start: int
+    #: The list's length now.
+    length: int
+    #: The newest record time among the window's records (by their head).
+    maxts: float | None
+    #: The window's last (oldest) record: the next call's anchor.
+    last: bytes
+    #: Records in the window.
+    read: int
+    #: Those the server-side filter kept, newest first.
+    candidates: list[bytes]
+
+
+def scan(
+    client: Client,
+    *,
+    log: str,
+    start: int,
+    count: int,
+    anchor: bytes | None,
+    filter_args: Sequence[str],
+) -> ScanReply:
+    """Read *count* records of *log* from index *start*, newest first, right
+    after *anchor* (the previous window's last record) wherever it moved;
+    pre-filtered on the server by *filter_args*."""
+    reply = _run(
+        client,
+        SCAN,
+        [keys.encoded(keys.meta(log))],
+        [keys.encoded(log), start, count, "0" if anchor is None else "1", anchor or b"",
+         RELOCATE_BUDGET, *filter_args],
+    )  # fmt: skip
+    return ScanReply(
+        _SCAN_STATUS[int(reply[0])],
+        start=int(reply[1]),
+        length=int(reply[2]),
+        maxts=_seconds(reply[3]),
+        last=reply[4],
+        read=int(reply[5]),
+        candidates=list(reply[6:]),
+    )
+
+
 # -- retention -------------------------------------------------------------------
 
 # KEYS: log
@@ -404,3 +501,25 @@ end
 redis.call('LTRIM', KEYS[1], 0, -count - 1)
 return redis.call('LLEN', KEYS[1])
 """
+
+
+class TrimStatus(enum.Enum):
+    """Whether TRIM dropped the records."""
+
+    DROPPED = "dropped"
+    MOVED = "moved"  # the list's old end changed since it was read: nothing dropped
+
+
+class TrimReply(NamedTuple):
+    status: TrimStatus
+    #: The list's length after (when DROPPED).
+    left: int = 0
+
+
+def trim(client: Client, *, log: str, count: int, boundary: bytes) -> TrimReply:
+    """Drop the oldest *count* records of *log* if the newest of them is still
+    *boundary* (the record at index ``-count`` when the caller read it)."""
+    left = int(_run(client, TRIM, [keys.encoded(log)], [count, boundary]))
+    if left < 0:
+        return TrimReply(TrimStatus.MOVED)
+    return TrimReply(TrimStatus.DROPPED, left)

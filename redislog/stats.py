@@ -3,7 +3,8 @@ the rate now and at its peak, the share of errors.
 
 Records are read with the search's windows (``reader.Search.windows``:
 bounded, pre-filtered, newest first) and only as much of each is decoded as
-the counts need.  redislog's own records begin with the same head::
+the counts need.  redislog's own records begin with the same head
+(``record.HEAD``)::
 
     {"ts":1795657225.759,"level":"INFO","levelno":20,"logger":"app.db",...
 
@@ -100,19 +101,14 @@ class Counts:
     Args:
         query: only matching records count (``None`` or empty for all).
         resolution: seconds per time slot (1 or 10).
-        since: the query's window start, if any (to find split slots).
-        until: the query's window end, if any.
     """
 
-    def __init__(
-        self,
-        query: Query | None,
-        resolution: int,
-        since: float | None = None,
-        until: float | None = None,
-    ) -> None:
+    def __init__(self, query: Query | None, resolution: int) -> None:
         self.query = query if query is not None and not query.empty else None
         self.resolution = resolution
+        #: The query's time window, if any.
+        self.since = None if self.query is None else self.query.since
+        self.until = None if self.query is None else self.query.until
         digits = 1 if resolution == 10 else 0
         self._head = re.compile(_HEAD % (10 - digits, digits))
         # Heads say nothing about messages and fields.
@@ -120,7 +116,9 @@ class Counts:
             self.query.grep is not None or self.query.conditions or self.query.exclude
         )
         self._split = {
-            str(int(edge // resolution)).encode() for edge in (since, until) if edge is not None
+            str(int(edge // resolution)).encode()
+            for edge in (self.since, self.until)
+            if edge is not None
         }
         self.heads: Counter[tuple[bytes, bytes, bytes]] = Counter()
         self.timed: Counter[tuple[int, int | None, str | None]] = Counter()
@@ -206,8 +204,6 @@ def summarize(
     keys: list[str],
     *,
     scanned: int = 0,
-    since: float | None = None,
-    until: float | None = None,
     now: float | None = None,
     width: int | None = None,
     bars: int = BARS,
@@ -221,6 +217,7 @@ def summarize(
     at *until*, else now.
     """
     now = time.time() if now is None else now
+    since, until = counts.since, counts.until
     resolution = counts.resolution
     stats = Stats(keys, scanned=scanned)
     per_slot: Counter[tuple[int, int | None]] = Counter()

@@ -26,12 +26,19 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
 import redis
 
 from redislog import connection, keys, record, scripts, serialize
 
+#: Default cap of a log list, in records.
+MAXLEN = 100_000
+#: Default bounds of what a writer holds while Redis is unreachable.
+BUFFER_RECORDS = 100_000
+BUFFER_BYTES = 64 * 1024 * 1024
+#: Default seconds ``flush()`` and ``close()`` wait at most.
+FLUSH_TIMEOUT = 5.0
 BATCH_RECORDS = 1000
 BATCH_BYTES = 4 * 1024 * 1024
 BACKOFF_BASE = 0.05
@@ -139,7 +146,6 @@ class Writer:
         self._stalled_at = -1
         self._closed = False
         self._client: connection.Client | None = None
-        self._script: Any = None
         self._registered = False
         self._failing = False
         self._warned: set[str] = set()
@@ -432,23 +438,16 @@ class Writer:
         client = self._client
         if client is None:
             client = self._client = self._connect()
-            self._script = client.register_script(scripts.PUSH)
             self._registered = False
-        if not self._registered:
-            try:
-                client.sadd(keys.INDEX, self.key)
-            except redis.exceptions.NoPermissionError as exc:
-                # The index only helps viewers list logs; never lose records over it.
-                _say(f"cannot add {self.key!r} to the index {keys.INDEX!r}: {_describe(exc)}")
-            self._registered = True
         # The newest record must end at the head: LPUSH in submission order.
-        problems = scripts.push(
-            self._script, client, self.key, self._producer.token, seq, self.maxlen, batch
-        )
-        for problem in problems or ():
-            text = (
-                problem.decode("utf-8", "replace") if isinstance(problem, bytes) else str(problem)
-            )
+        stored = store(
+            client, self.key, batch, maxlen=self.maxlen, token=self._producer.token, batch=seq,
+            index=not self._registered,
+        )  # fmt: skip
+        self._registered = True
+        if stored.unindexed is not None:
+            _say(stored.unindexed)
+        for text in stored.problems:
             if text not in self._warned and len(self._warned) < 16:
                 self._warned.add(text)
                 _say(
@@ -466,6 +465,49 @@ class Writer:
                 else "dropping the records it refuses"
             )
             _say(f"cannot write to {self.where}: {_describe(exc)}; {then}")
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What :func:`store` reports once the records are stored."""
+
+    #: What failed after that: trimming the list, feeding live tails.
+    problems: tuple[str, ...] = ()
+    #: Why the log key is missing from the index of log keys, if it is.
+    unindexed: str | None = None
+
+
+def store(
+    client: connection.Client,
+    key: str,
+    records: list[bytes],
+    *,
+    maxlen: int,
+    token: str,
+    batch: int,
+    index: bool,
+) -> Stored:
+    """Store *records* (oldest first) in log *key* in one call of the ``PUSH``
+    script, as batch number *batch* of producer *token*: the one way records
+    reach Redis, for the writer thread and for ``redislog send``.
+
+    With *index*, first add *key* to the index of log keys.  The index only
+    helps viewers list logs: a user who may not write it (see the README's
+    ACL users) still stores records.
+
+    Raises:
+        redis.RedisError: nothing was stored.
+    """
+    unindexed = None
+    if index:
+        try:
+            client.sadd(keys.INDEX, key)
+        except redis.exceptions.NoPermissionError as exc:
+            unindexed = f"cannot add {key!r} to the index {keys.INDEX!r}: {_describe(exc)}"
+    # Called directly, never in a pipeline: a pipeline first asks SCRIPT
+    # EXISTS, which the README's writer user may not run.
+    pushed = scripts.push(client, key=key, token=token, batch=batch, maxlen=maxlen, records=records)
+    return Stored(pushed.problems, unindexed)
 
 
 def _retryable(exc: BaseException) -> bool:

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
 from redislog import embedded
+from tests.support.polling import wait_for
 
 
 def binary() -> str:
@@ -119,22 +119,22 @@ class Server:
             if threading.current_thread() is threading.main_thread()
             else None,
         )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1).ping()
-                return self
-            except redis.AuthenticationError:
-                return self  # up, and asking for a password
-            except redis.BusyLoadingError:
-                pass
-            except redis.ConnectionError:
-                if self.process.poll() is not None:
-                    log = (self.directory / "redis.log").read_text(errors="replace")
-                    raise RuntimeError(f"redis-server exited: {log[-2000:]}") from None
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server on port {self.port} did not answer")
-            time.sleep(0.01)
+        wait_for(self._answers, 10, every=0.01, what=f"redis-server on port {self.port}")
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1).ping()
+        except redis.AuthenticationError:
+            return True  # up, and asking for a password
+        except redis.BusyLoadingError:
+            return False
+        except redis.ConnectionError:
+            if self.process is not None and self.process.poll() is not None:
+                log = (self.directory / "redis.log").read_text(errors="replace")
+                raise RuntimeError(f"redis-server exited: {log[-2000:]}") from None
+            return False
+        return True
 
     def version(self) -> str:
         """The running server's version."""
@@ -215,11 +215,9 @@ class Cluster:
         with contextlib.closing(self.nodes[0].client()) as client:
             for node in self.nodes[1:]:
                 client.execute_command("CLUSTER", "MEET", "127.0.0.1", node.port)
-        deadline = time.monotonic() + 30
-        while not all(self._ready(node) for node in self.nodes):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the cluster did not come up")
-            time.sleep(0.05)
+        wait_for(
+            lambda: all(self._ready(node) for node in self.nodes), 30, what="the cluster to come up"
+        )
         return self
 
     def _ready(self, node: Server) -> bool:
@@ -280,7 +278,11 @@ class Cluster:
         for node in sorted(self.masters, key=lambda node: node is not target):
             with contextlib.closing(node.client()) as client:
                 client.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
-        wait(lambda: all(self.owner(node, slot) == target_id for node in self.masters))
+        wait_for(
+            lambda: all(self.owner(node, slot) == target_id for node in self.masters),
+            20,
+            every=0.05,
+        )
 
     @staticmethod
     def owner(node: Server, slot: int) -> str | None:
@@ -304,10 +306,16 @@ class Cluster:
         master_id = self.node_id(master)
         with contextlib.closing(replica.client()) as client:
             client.execute_command("CLUSTER", "MEET", "127.0.0.1", master.port)
-            wait(lambda: master_id in client.execute_command("CLUSTER", "NODES").decode())
+            wait_for(
+                lambda: master_id in client.execute_command("CLUSTER", "NODES").decode(),
+                20,
+                every=0.05,
+            )
             client.execute_command("CLUSTER", "REPLICATE", master_id)
-        wait(lambda: _info(replica, "replication").get("master_link_status") == "up")
-        wait(lambda: all(self._ready(node) for node in self.nodes))
+        wait_for(
+            lambda: _info(replica, "replication").get("master_link_status") == "up", 20, every=0.05
+        )
+        wait_for(lambda: all(self._ready(node) for node in self.nodes), 20, every=0.05)
         return replica
 
     def hand_over(self, master: Server, replica: Server) -> None:
@@ -316,8 +324,10 @@ class Cluster:
         with contextlib.closing(replica.client()) as client:
             client.execute_command("CLUSTER", "FAILOVER")
         self.masters[self.masters.index(master)] = replica
-        wait(lambda: _info(replica, "replication").get("role") == "master")
-        wait(lambda: _info(master, "replication").get("master_link_status") == "up")
+        wait_for(lambda: _info(replica, "replication").get("role") == "master", 20, every=0.05)
+        wait_for(
+            lambda: _info(master, "replication").get("master_link_status") == "up", 20, every=0.05
+        )
 
     def fail_over(self, master: Server, replica: Server) -> None:
         """Kill *master*; return once the cluster promoted *replica* and serves
@@ -329,11 +339,15 @@ class Cluster:
         with contextlib.closing(master.client()) as client:
             client.execute_command("CLIENT", "PAUSE", 60_000, "WRITE")
             written = int(client.info("replication")["master_repl_offset"])
-        wait(lambda: int(_info(replica, "replication")["master_repl_offset"]) >= written)
+        wait_for(
+            lambda: int(_info(replica, "replication")["master_repl_offset"]) >= written,
+            20,
+            every=0.05,
+        )
         master.stop()
         self.masters[self.masters.index(master)] = replica
-        wait(lambda: _info(replica, "replication").get("role") == "master", timeout=30)
-        wait(lambda: all(self._serving(node) for node in self.masters), timeout=30)
+        wait_for(lambda: _info(replica, "replication").get("role") == "master", 30, every=0.05)
+        wait_for(lambda: all(self._serving(node) for node in self.masters), 30, every=0.05)
 
     def _serving(self, node: Server) -> bool:
         with contextlib.closing(node.client()) as client:
@@ -376,7 +390,11 @@ class SentinelGroup:
     def start(self) -> SentinelGroup:
         self.master.start()
         self.replica.start()
-        self.wait(lambda: _info(self.replica, "replication").get("master_link_status") == "up")
+        wait_for(
+            lambda: _info(self.replica, "replication").get("master_link_status") == "up",
+            20,
+            every=0.05,
+        )
         for i in range(3):
             directory = self.directory / f"sentinel{i}"
             directory.mkdir(parents=True, exist_ok=True)
@@ -387,7 +405,7 @@ class SentinelGroup:
                 f"sentinel failover-timeout {self.service} 10000\n"
             )
             self.sentinels.append(Server(directory, "--sentinel", config=config).start())
-        self.wait(self._watching)
+        wait_for(self._watching, 20, every=0.05)
         return self
 
     def _watching(self) -> bool:
@@ -416,32 +434,19 @@ class SentinelGroup:
         with contextlib.closing(self.master.client()) as client:
             client.execute_command("CLIENT", "PAUSE", 60_000, "WRITE")
             written = int(client.info("replication")["master_repl_offset"])
-        self.wait(lambda: int(_info(self.replica, "replication")["master_repl_offset"]) >= written)
+        wait_for(
+            lambda: int(_info(self.replica, "replication")["master_repl_offset"]) >= written,
+            20,
+            every=0.05,
+        )
         self.master.stop()
-        self.wait(lambda: self.master_port() == self.replica.port, timeout=30)
-        self.wait(lambda: _info(self.replica, "replication").get("role") == "master")
+        wait_for(lambda: self.master_port() == self.replica.port, 30, every=0.05)
+        wait_for(lambda: _info(self.replica, "replication").get("role") == "master", 20, every=0.05)
         return self.replica
-
-    @staticmethod
-    def wait(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise RuntimeError("sentinel group: condition not reached in time")
-            time.sleep(0.05)
 
     def stop(self) -> None:
         for server in [*self.sentinels, self.replica, self.master]:
             server.stop()
-
-
-def wait(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Return once *predicate* holds; RuntimeError after *timeout* seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError("servers: condition not reached in time")
-        time.sleep(0.05)
 
 
 def _info(server: Server, section: str) -> dict[str, Any]:

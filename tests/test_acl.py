@@ -8,35 +8,26 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shlex
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
 from redislog import keys
-from tests.servers import Server, version
-from tests.support import wait_for
-from tests.test_cli_misc import Background, log_records, one_line_error, run_cli
-from tests.test_cli_write import run_with_input
+from tests.servers import Server
+from tests.support import (
+    Background,
+    log_records,
+    one_line_error,
+    run_cli,
+    run_with_input,
+    wait_for,
+)
+from tests.support.acl import as_user, load_users, readme_acl, variants
 
-README = Path(__file__).parent.parent / "README.md"
-
-
-def readme_acl() -> dict[str, list[str]]:
-    """The README's ACL SETUSER lines, by the Redis version that heads their block."""
-    found: dict[str, list[str]] = {}
-    for title, body in re.findall(
-        r"```text\n# Redis (\d+\.\d+)[^\n]*\n(.*?)```", README.read_text(), re.S
-    ):
-        found[title] = [line for line in body.splitlines() if line.startswith("ACL SETUSER")]
-    return found
-
-
-VARIANTS = ["6.2", "7.0"] if version() >= (7,) else ["6.2"]
+VARIANTS = variants()
 
 
 def test_the_readme_has_both_users_for_each_version() -> None:
@@ -44,18 +35,6 @@ def test_the_readme_has_both_users_for_each_version() -> None:
     assert sorted(lines) == ["6.2", "7.0"]
     for variant in lines.values():
         assert [line.split()[2] for line in variant] == ["logwriter", "logreader"]
-
-
-def load(server: Server, variant: str) -> redis.Redis:
-    admin = server.client()
-    for line in readme_acl()[variant]:
-        admin.execute_command(*shlex.split(line))
-    return admin
-
-
-def as_user(server: Server, user: str) -> str:
-    secret = {"logwriter": "writer-secret", "logreader": "reader-secret"}[user]
-    return f"redis://{user}:{secret}@127.0.0.1:{server.port}/0"
 
 
 def refused(client: redis.Redis, *command: Any) -> None:
@@ -72,7 +51,7 @@ def test_writer_logs_and_cannot_read(
 ) -> None:
     """The writer stores every record (and feeds live tails) but reads nothing."""
     server = server_factory()
-    admin = load(server, variant)
+    admin = load_users(server, variant)
     key = "logs:acl:writer"
     admin.rpush("other:data", "not yours")
     now_ms = int(time.time() * 1000)
@@ -127,7 +106,7 @@ def test_writer_logs_and_cannot_read(
 def test_writer_sends_and_pipes(variant: str, server_factory: Callable[..., Server]) -> None:
     """``send`` and ``pipe`` need no more than the handler's rights."""
     server = server_factory()
-    admin = load(server, variant)
+    admin = load_users(server, variant)
     key = "logs:acl:shell"
     url = as_user(server, "logwriter")
     sent = run_cli("send", key, "disk full", "-p", "error", "used=0.97", "--url", url)
@@ -151,7 +130,7 @@ def test_reader_searches_tails_and_lists_and_cannot_delete(
 ) -> None:
     """The reader's search, tail, ls and info work; changing or deleting logs is refused."""
     server = server_factory()
-    admin = load(server, variant)
+    admin = load_users(server, variant)
     key = "logs:acl:reader"
     log_records(server.url, key, 100)
     url = as_user(server, "logreader")

@@ -1,125 +1,17 @@
-"""The ``redislog`` command line: ls, info, --version, errors; shared CLI helpers."""
+"""The ``redislog`` command line: ls, info, --version, errors."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable
-from pathlib import Path
 
 import redis
 
-from redislog import RedisHandler, __version__, keys
+from redislog import __version__, keys
 from tests.servers import Server, free_port
-from tests.support import attach
-
-ROOT = Path(__file__).parent.parent
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "", "FORCE_COLOR": ""}
-    env.pop("NO_COLOR")
-    env.pop("FORCE_COLOR")
-    env.update(extra)
-    return env
-
-
-def run_cli(*args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m redislog ARGS`` to the end."""
-    return subprocess.run(
-        [sys.executable, "-m", "redislog", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=cli_env(**env),
-        stdin=subprocess.DEVNULL,
-    )
-
-
-class Background:
-    """``python -m redislog ARGS`` running in the background, its lines collected."""
-
-    def __init__(self, *args: str, **env: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "redislog", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            env=cli_env(**env),
-        )
-        self.lines: list[str] = []
-        self.errors: list[str] = []
-        self._readers = [
-            threading.Thread(target=self._read, args=(self.process.stdout, self.lines)),
-            threading.Thread(target=self._read, args=(self.process.stderr, self.errors)),
-        ]
-        for reader in self._readers:
-            reader.start()
-
-    @staticmethod
-    def _read(stream: object, sink: list[str]) -> None:
-        for line in stream:  # type: ignore[attr-defined]
-            sink.append(line.rstrip("\n"))
-
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if self.process.poll() is not None:
-                time.sleep(0.1)  # let the readers catch up
-                if predicate():
-                    return
-                raise AssertionError(f"exited with {self.process.returncode}: {self.errors[-5:]}")
-            assert time.monotonic() < deadline, (
-                f"timed out: {len(self.lines)} lines, stderr {self.errors[-5:]}"
-            )
-            time.sleep(0.01)
-
-    def wait_lines(self, count: int, timeout: float = 20.0) -> list[str]:
-        self.wait_for(lambda: len(self.lines) >= count, timeout)
-        return self.lines
-
-    def stop(self, sig: int = signal.SIGINT, timeout: float = 10.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        code = self.process.wait(timeout)
-        for reader in self._readers:
-            reader.join(timeout)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
-        return code
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.stop()
-
-
-def log_records(url: str, key: str, count: int, **fields: object) -> None:
-    """Log *count* records through a real handler (``seq`` 0..count-1)."""
-    handler = RedisHandler(url=url, key=key)
-    logger = attach(handler, f"app.{key}")
-    for i in range(count):
-        logger.info("record %d", i, extra={"seq": i, **fields})
-    handler.flush(30)
-    handler.close()
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], code: int) -> str:
-    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("redislog: ")
-    return lines[0]
-
-
-# -- tests ----------------------------------------------------------------------
+from tests.support import Background, cli_env, log_records, one_line_error, run_cli
 
 
 def test_version() -> None:

@@ -10,13 +10,21 @@ import sys
 import threading
 import time
 
-import orjson
 import pytest
 import redis
 
 from redislog import RedisHandler, keys, retention
-from tests.support import attach, stored, wait_for
-from tests.test_cli_misc import Background, cli_env, log_records, one_line_error, run_cli
+from tests.support import (
+    Background,
+    attach,
+    cli_env,
+    log_records,
+    one_line_error,
+    run_cli,
+    stored,
+    wait_for,
+)
+from tests.support.records import ours
 
 DAY = 86400.0
 
@@ -29,10 +37,7 @@ def fill_days(client: redis.Redis, key: str, days: int, per_day: int, now: float
     """
     step = DAY / per_day
     times = [now - days * DAY + (i + 0.5) * step for i in range(days * per_day)]
-    records = [
-        orjson.dumps({"ts": ts, "level": "INFO", "levelno": 20, "logger": "t", "msg": f"m{i}"})
-        for i, ts in enumerate(times)
-    ]
+    records = [ours(i, ts=ts, logger="t") for i, ts in enumerate(times)]
     for first in range(0, len(records), 1000):
         client.lpush(key, *records[first : first + 1000])
     client.sadd(keys.INDEX, key)
@@ -138,7 +143,7 @@ def make_log_with_everything(redis_url: str, client: redis.Redis, key: str) -> N
         tail.wait_lines(4)
         client.hset(keys.gaps(key), "someone", 1)
         client.lpush(keys.inbox(key, "gone"), b"x")  # a tail that died
-        assert len(retention.derived(client, key)) >= 6
+        assert len(retention.derived_keys(client, key)) >= 6
     finally:
         tail.kill()
 
@@ -156,7 +161,7 @@ def test_rm_with_yes_removes_the_log_and_what_derives_from_it(
     assert result.stdout == f"removed {key} (4 records)\n"
     left = {name.decode() for name in client.keys("*")}
     assert {name for name in left if key in name} == {sibling, tagged}
-    assert retention.derived(client, key) == [
+    assert retention.derived_keys(client, key) == [
         k.encode() for k in (keys.meta(key), keys.tails(key), keys.gaps(key))
     ]
     assert not client.exists(keys.meta(key), keys.tails(key), keys.gaps(key))

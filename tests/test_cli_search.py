@@ -10,9 +10,8 @@ import pytest
 import redis
 
 from redislog import RedisHandler, keys
-from tests.support import attach
-from tests.test_cli_misc import log_records, run_cli
-from tests.test_cli_tail import HOSTILE, assert_safe
+from tests.support import attach, log_records, run_cli
+from tests.support.hostile import HOSTILE_ELEMENTS, assert_no_raw_controls
 
 
 def seqs(stdout: str) -> list[int]:
@@ -92,18 +91,18 @@ def test_several_keys_merge_by_time(redis_url: str, client: redis.Redis, key: st
 def test_hostile_elements_are_searched_safely(
     redis_url: str, client: redis.Redis, key: str, output: str
 ) -> None:
-    client.lpush(key, *HOSTILE)
+    client.lpush(key, *HOSTILE_ELEMENTS)
     client.sadd(keys.INDEX, key)
     result = run_cli(
         "search", key, "-g", "says|bold|text|utf|unterminated", "--limit", "all",
         "-o", output, "--url", redis_url,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert_safe(result.stdout)
+    assert_no_raw_controls(result.stdout)
     assert result.stdout.count("\n") >= 6
     everything = run_cli("search", key, "--limit", "all", "-o", output, "-q", "--url", redis_url)
     assert everything.returncode == 0
-    assert_safe(everything.stdout)
+    assert_no_raw_controls(everything.stdout)
 
 
 def test_single_line_keeps_each_record_on_one_line(redis_url: str, key: str) -> None:

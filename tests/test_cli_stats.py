@@ -15,21 +15,20 @@ import pytest
 import redis
 
 from redislog import keys
-from tests.test_cli_misc import one_line_error, run_cli
-from tests.test_cli_tail import RAW_CONTROLS
+from redislog.levels import label
+from tests.support import one_line_error, run_cli
+from tests.support.hostile import RAW_CONTROLS
+from tests.support.records import ours
 
 WIDTH = 900
-LEVELS = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
 LOGGERS = ("app.a", "app.a.sub", "app.b", "other")
 
 Fact = tuple[float | None, int | None, str | None]  # time, level number, logger
 
 
-def ours(ts: float, levelno: int, logger: str, i: int) -> bytes:
-    return orjson.dumps(
-        {"ts": ts, "level": LEVELS[levelno], "levelno": levelno, "logger": logger,
-         "msg": f"m{i}", "host": "h", "pid": 1, "id": f"p:{i}", "n": i}
-    )  # fmt: skip
+def head(ts: float, levelno: int, logger: str, i: int) -> bytes:
+    """Record *i* as redislog writes them (the head the fast path reads first)."""
+    return ours(i, ts=ts, levelno=levelno, logger=logger, host="h", pid=1, n=i)
 
 
 def fill(client: redis.Redis, key: str, now: float, seed: int = 7) -> list[Fact]:
@@ -47,7 +46,7 @@ def fill(client: redis.Redis, key: str, now: float, seed: int = 7) -> list[Fact]
     for i, ts in enumerate(sorted(times)):
         levelno = rng.choice((10, 20, 20, 20, 30, 40, 50))
         logger = rng.choice(LOGGERS)
-        raws.append(ours(ts, levelno, logger, i))
+        raws.append(head(ts, levelno, logger, i))
         facts.append((ts, levelno, logger))
         if i % 500 == 0:  # shapes the head does not cover
             iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + ".250Z"
@@ -75,7 +74,7 @@ def expected(facts: list[Fact], width: int = WIDTH) -> dict[str, Any]:
     loggers: Counter[str | None] = Counter()
     minutes: Counter[int] = Counter()
     for ts, levelno, logger in facts:
-        name = "none" if levelno is None else LEVELS[levelno]
+        name = label(levelno)
         levels[name] += 1
         loggers[logger] += 1
         if ts is not None:
@@ -186,7 +185,7 @@ def test_a_time_window_cuts_inside_a_slot(redis_url: str, client: redis.Redis, k
     """Records a second apart on either side of --since and --until: counted exactly."""
     edge = math.floor(time.time()) - 3600 + 0.5
     raws = [
-        ours(edge + offset, 20, "app.a", i) for i, offset in enumerate((-1, 0.25, 1, 598.5, 600.75))
+        head(edge + offset, 20, "app.a", i) for i, offset in enumerate((-1, 0.25, 1, 598.5, 600.75))
     ]
     client.lpush(key, *raws)
     client.sadd(keys.INDEX, key)
@@ -220,7 +219,7 @@ def test_redislog_records_are_counted_from_their_heads(client: redis.Redis) -> N
     from redislog import stats
 
     now = time.time()
-    raws = [ours(now - i, 20 + 10 * (i % 2), "app.a", i) for i in range(100)]
+    raws = [head(now - i, 20 + 10 * (i % 2), "app.a", i) for i in range(100)]
     counts = stats.Counts(None, 10)
     counts.add("k", raws)
     assert sum(counts.heads.values()) == 100

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import signal
 import time
 from collections import Counter
@@ -16,43 +15,8 @@ import redis
 
 from redislog import RedisHandler, keys
 from tests.servers import Server
-from tests.support import attach, wait_for, wait_until_following
-from tests.test_cli_misc import Background, log_records, run_cli
-
-# Hostile and foreign list elements: every mode must show them, escaped.
-HOSTILE = [
-    b"plain text \x1b[2J cleared?",
-    b"\xff\xfe invalid utf-8 \x9b31m",
-    b'{"msg": "unterminated',
-    b"[1, 2, 3]",
-    b"12345678901234567890123456789012345678901234567890",
-    b"[" * 5000 + b"]" * 5000,
-    json.dumps(
-        {
-            "ts": 1700000000.25,
-            "level": "ERROR",
-            "levelno": 40,
-            "logger": "evil\x1b]0;title\x07",
-            "msg": "[bold red]x[/bold red] :cross_mark: \x1b]8;;http://e.vil\x1b\\link\x1b]8;;\x1b\\",
-            "id": "p:1",
-            "\x1b[31mkey": "value\u202e\r\x08\x85",
-            "osc52": "\x1b]52;c;cHduZWQ=\x07",
-            "dcs": "\x1bP1;2q\x1b\\",
-        }
-    ).encode(),
-    json.dumps({"event": "structlog says hi", "timestamp": "2026-01-02T03:04:05Z"}).encode(),
-    json.dumps({"message": "logstash says hi", "@timestamp": "2026-01-02T03:04:06Z"}).encode(),
-    json.dumps({"msg": "huge", "blob": "x" * 3_000_000}).encode(),
-    b'{"ts": 1e999, "levelno": 99999999999999999999999999, "msg": {"nested": [1, {"a": null}]}}',
-]
-SGR = re.compile(r"\x1b\[[0-9;]*m")
-RAW_CONTROLS = ["\x1b", "\x07", "\x9b", "\x85", "\u202e", "\r", "\x08"]
-
-
-def assert_safe(text: str) -> None:
-    for char in RAW_CONTROLS:
-        assert char not in text, f"raw {char!r} in output"
-
+from tests.support import Background, attach, log_records, run_cli, wait_for, wait_until_following
+from tests.support.hostile import HOSTILE_ELEMENTS, SGR, assert_no_raw_controls
 
 NO_DISK = "the server keeps no data on disk: a restart loses every log"
 
@@ -257,18 +221,18 @@ def test_filters_apply_to_backlog_and_live_records(
 def test_hostile_elements_never_crash_or_reach_the_terminal(
     redis_url: str, client: redis.Redis, key: str, output: str
 ) -> None:
-    client.lpush(key, *HOSTILE)
+    client.lpush(key, *HOSTILE_ELEMENTS)
     client.sadd(keys.INDEX, key)
     args = ["tail", key, "-n", "all", "--no-follow", "-o", output, "--url", redis_url]
     result = run_cli(*args, "--color", "never")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    assert_safe(result.stdout)
+    assert_no_raw_controls(result.stdout)
     if output != "json":
         assert "[bold red]x[/bold red] :cross_mark:" in result.stdout
     assert "structlog says hi" in result.stdout
     assert "logstash says hi" in result.stdout
-    assert result.stdout.count("\n") >= len(HOSTILE)
+    assert result.stdout.count("\n") >= len(HOSTILE_ELEMENTS)
     if output == "pretty":
         # In color, the same text plus our own SGR sequences, and nothing else.
         colored = run_cli(*args, "--color", "always")

@@ -16,21 +16,16 @@ import redis
 
 from redislog import RedisHandler, ingest, keys
 from tests.servers import Server, free_port
-from tests.support import attach, stored, wait_for
-from tests.test_cli_misc import Background, cli_env, one_line_error, run_cli
-
-
-def run_with_input(
-    *args: str, data: bytes, timeout: float = 120
-) -> subprocess.CompletedProcess[bytes]:
-    """Run ``python -m redislog ARGS`` with *data* on stdin."""
-    return subprocess.run(
-        [sys.executable, "-m", "redislog", *args],
-        input=data,
-        capture_output=True,
-        timeout=timeout,
-        env=cli_env(),
-    )
+from tests.support import (
+    Background,
+    attach,
+    cli_env,
+    one_line_error,
+    run_cli,
+    run_with_input,
+    stored,
+    wait_for,
+)
 
 
 def leftovers(client: redis.Redis, key: str) -> list[bytes]:

@@ -10,9 +10,7 @@ from typing import Any
 
 from redislog import RedisHandler, keys
 from tests.servers import Cluster
-from tests.support import attach, wait_for
-from tests.test_cli_misc import Background, one_line_error, run_cli
-from tests.test_cli_write import run_with_input
+from tests.support import Background, attach, one_line_error, run_cli, run_with_input, wait_for
 
 
 def handlers(url: str, names: list[str], prefix: str) -> dict[str, Any]:

@@ -22,8 +22,7 @@ from redis.crc import key_slot
 
 from redislog import keys
 from tests.servers import Cluster, Server
-from tests.support import wait_for
-from tests.test_cli_misc import Background
+from tests.support import Background, wait_for
 
 KEY = "logs:moving"
 

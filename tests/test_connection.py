@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from redislog import RedisHandler, connection
-from tests.test_cli_misc import one_line_error, run_cli
+from tests.support import one_line_error, run_cli
 
 
 @pytest.mark.parametrize(

@@ -14,13 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from redislog import record, serialize
-from redislog.entry import Entry, decode, parse_iso, text_of, timestamp
+from redislog.entry import decode, parse_iso, text_of, timestamp
+from tests.support.records import decoded
 
 T0 = 1795654923.456  # 2026-11-26T01:02:03.456Z
-
-
-def obj(**data: object) -> Entry:
-    return decode(orjson.dumps(data), "logs:test")
 
 
 # -- redislog's own records ---------------------------------------------------
@@ -63,7 +60,7 @@ def test_redislog_record_round_trip() -> None:
 
 def test_redislog_stack_and_truncated_marker() -> None:
     """``stack`` is its own attribute; ``truncated`` stays visible as a field."""
-    entry = obj(
+    entry = decoded(
         ts=T0,
         level="INFO",
         levelno=20,
@@ -90,7 +87,7 @@ def test_dropped_records_marker() -> None:
 
 
 def test_structlog_shape() -> None:
-    entry = obj(
+    entry = decoded(
         event="user logged in",
         level="info",
         logger="auth",
@@ -106,13 +103,13 @@ def test_structlog_shape() -> None:
 
 
 def test_structlog_exception_key() -> None:
-    entry = obj(event="failed", level="error", exception="Traceback...\nKeyError: 'x'")
+    entry = decoded(event="failed", level="error", exception="Traceback...\nKeyError: 'x'")
     assert entry.exc == "Traceback...\nKeyError: 'x'"
     assert entry.fields == {}
 
 
 def test_logstash_shape() -> None:
-    entry = obj(
+    entry = decoded(
         **{
             "@timestamp": "2026-11-26T02:02:03.456+01:00",
             "@version": "1",
@@ -135,7 +132,7 @@ def test_logstash_shape() -> None:
 
 def test_python_json_logger_shape(zone: Callable[[str], None]) -> None:
     zone("UTC0")
-    entry = obj(
+    entry = decoded(
         asctime="2026-11-26 01:02:03,456",
         levelname="ERROR",
         name="app",
@@ -150,14 +147,14 @@ def test_python_json_logger_shape(zone: Callable[[str], None]) -> None:
 
 
 def test_pino_levels_and_millisecond_time() -> None:
-    entry = obj(level=30, time=1795654923456, pid=1, hostname="web", msg="hi")
+    entry = decoded(level=30, time=1795654923456, pid=1, hostname="web", msg="hi")
     assert (entry.level, entry.levelno) == ("INFO", 20)
     assert entry.ts == pytest.approx(T0)
     assert entry.fields == {}
 
 
 def test_bunyan_name_is_the_logger() -> None:
-    entry = obj(
+    entry = decoded(
         name="myapp", hostname="h", pid=1, level=50, msg="bad", time="2026-11-26T01:02:03.456Z", v=0
     )
     assert entry.logger == "myapp"
@@ -165,19 +162,19 @@ def test_bunyan_name_is_the_logger() -> None:
 
 
 def test_name_is_a_field_when_the_shape_is_unknown() -> None:
-    entry = obj(msg="hi", name="alice")
+    entry = decoded(msg="hi", name="alice")
     assert entry.logger is None
     assert entry.fields == {"name": "alice"}
 
 
 def test_id_is_a_field_in_foreign_records() -> None:
-    entry = obj(message="created", id=17)
+    entry = decoded(message="created", id=17)
     assert entry.id is None
     assert entry.fields == {"id": 17}
 
 
 def test_aliases_severity_and_docker_log() -> None:
-    entry = obj(
+    entry = decoded(
         severity="critical",
         log="container says hi\n",
         time="2026-11-26T01:02:03.456Z",
@@ -190,7 +187,7 @@ def test_aliases_severity_and_docker_log() -> None:
 
 def test_only_the_used_alias_is_consumed() -> None:
     """A second message-like key stays a visible field."""
-    entry = obj(ts=T0, levelno=20, msg="real", message="user field", timestamp="not a time")
+    entry = decoded(ts=T0, levelno=20, msg="real", message="user field", timestamp="not a time")
     assert entry.msg == "real"
     assert entry.fields == {"message": "user field", "timestamp": "not a time"}
 
@@ -211,17 +208,17 @@ def test_only_the_used_alias_is_consumed() -> None:
     ],
 )
 def test_level_names_and_numbers(level: object, expected: tuple[str, int | None]) -> None:
-    entry = obj(msg="m", level=level)
+    entry = decoded(msg="m", level=level)
     assert (entry.level, entry.levelno) == expected
 
 
 def test_levelno_alone_gives_the_name() -> None:
-    entry = obj(msg="m", levelno=30)
+    entry = decoded(msg="m", levelno=30)
     assert (entry.level, entry.levelno) == ("WARNING", 30)
 
 
 def test_levelno_wins_over_the_name_number() -> None:
-    entry = obj(msg="m", level="CUSTOM", levelno=35)
+    entry = decoded(msg="m", level="CUSTOM", levelno=35)
     assert (entry.level, entry.levelno) == ("CUSTOM", 35)
 
 
@@ -279,7 +276,7 @@ def test_bad_timestamps_are_none(value: object) -> None:
 
 
 def test_mistyped_ts_stays_a_field() -> None:
-    entry = obj(ts="yesterday", msg="m")
+    entry = decoded(ts="yesterday", msg="m")
     assert entry.ts is None
     assert entry.fields == {"ts": "yesterday"}
 
@@ -288,21 +285,21 @@ def test_mistyped_ts_stays_a_field() -> None:
 
 
 def test_message_of_other_types_is_stringified() -> None:
-    assert obj(msg={"a": [1, 2]}).msg == '{"a":[1,2]}'
-    assert obj(msg=12).msg == "12"
-    assert obj(msg=True).msg == "true"
-    assert obj(msg=None).msg == ""
-    assert obj(level="INFO").msg == ""
+    assert decoded(msg={"a": [1, 2]}).msg == '{"a":[1,2]}'
+    assert decoded(msg=12).msg == "12"
+    assert decoded(msg=True).msg == "true"
+    assert decoded(msg=None).msg == ""
+    assert decoded(level="INFO").msg == ""
 
 
 def test_level_and_logger_of_odd_types() -> None:
-    entry = obj(msg="m", level=["x"], logger={"a": 1})
+    entry = decoded(msg="m", level=["x"], logger={"a": 1})
     assert entry.level is None
     assert entry.levelno is None
     assert entry.logger is None
     assert entry.fields == {"level": ["x"], "logger": {"a": 1}}
-    assert obj(msg="m", logger=7).logger == "7"
-    assert obj(msg="m", level=True).levelno is None
+    assert decoded(msg="m", logger=7).logger == "7"
+    assert decoded(msg="m", level=True).levelno is None
 
 
 def test_text_of() -> None:

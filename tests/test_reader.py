@@ -9,42 +9,16 @@ import threading
 import time
 from collections.abc import Iterator
 
-import orjson
 import pytest
 import redis
 
-from redislog import connection, filters, keys, reader, scripts
+from redislog import connection, filters, keys, prefilter, reader, scripts
 from redislog.entry import Entry, decode
+from redislog.reader import _shared
 from tests.proxy import Proxy
 from tests.servers import Server
 from tests.support import wait_until_following
-
-_batches = itertools.count(1)
-
-
-def push(
-    client: redis.Redis, key: str, *raws: bytes, maxlen: int = 100_000, cap: int = 10_000
-) -> None:
-    """One writer batch, exactly as the handler sends it (oldest first)."""
-    script = client.register_script(scripts.PUSH)
-    script(
-        keys=[key, keys.tails(key), keys.gaps(key), keys.meta(key), keys.seen(key, "test")],
-        args=[maxlen, cap, keys.inbox(key, ""), next(_batches), *raws],
-    )
-    client.sadd(keys.INDEX, key)
-
-
-def record(i: int, msg: str | None = None, *, level: int = 20, ts: float | None = None) -> bytes:
-    return orjson.dumps(
-        {
-            "ts": ts if ts is not None else 1_700_000_000 + i,
-            "level": {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR"}[level],
-            "levelno": level,
-            "logger": "app",
-            "msg": msg if msg is not None else f"m{i}",
-            "id": f"p:{i}",
-        }
-    )
+from tests.support.records import ours, push
 
 
 @pytest.fixture
@@ -52,11 +26,21 @@ def target(redis_url: str) -> connection.Target:
     return connection.resolve(redis_url)
 
 
-def make_tail(target: connection.Target, key: str, **kwargs: object) -> reader.Tail:
+def link(target: connection.Target, notify: reader.Notify = _shared.quiet) -> reader.Link:
     def connect(timeout: float) -> redis.Redis:
         return connection.connect(target, socket_timeout=timeout)
 
-    return reader.Tail(connect(reader.SOCKET_TIMEOUT), connect, [key], **kwargs)  # type: ignore[arg-type]
+    return reader.Link(connect(reader.READ_TIMEOUT), connect, notify=notify)  # type: ignore[arg-type]
+
+
+def make_tail(
+    target: connection.Target,
+    key: str,
+    *,
+    notify: reader.Notify = _shared.quiet,
+    **kwargs: object,
+) -> reader.Tail:
+    return reader.Tail(link(target, notify), [key], **kwargs)  # type: ignore[arg-type]
 
 
 def messages(batches: Iterator[list[Entry]]) -> list[str]:
@@ -67,10 +51,17 @@ def test_backlog_all_stays_exact_while_the_list_moves(
     target: connection.Target, client: redis.Redis, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """-n all: pushes, a foreign LPUSH and trimming during the read skip and repeat nothing."""
-    monkeypatch.setattr(reader, "_CALL_TARGET", 0.0)  # windows stay at 500
+    monkeypatch.setattr(_shared, "CALL_TARGET", 0.0)  # windows stay at 500
     push(client, key, *(f"s{i}".encode() for i in range(3000)), maxlen=3000)
     notices: list[str] = []
-    tail = make_tail(target, key, lines=None, follow=False, window=500, notify=notices.append)
+    tail = make_tail(
+        target,
+        key,
+        lines=None,
+        follow=False,
+        timing=reader.Timing(window=500),
+        notify=notices.append,
+    )
     batches = tail.batches()
     # The first 1,000 come from the two oldest windows (snapshot indices
     # 2000..2999); the newest 500 were read at registration.
@@ -90,9 +81,11 @@ def test_backlog_all_stays_exact_while_the_list_moves(
 def test_newest_matching_records_are_searched_back_for(
     target: connection.Target, client: redis.Redis, key: str
 ) -> None:
-    push(client, key, *(record(i, level=40 if i % 1000 == 0 else 20) for i in range(10_000)))
+    push(client, key, *(ours(i, levelno=40 if i % 1000 == 0 else 20) for i in range(10_000)))
     query = filters.parse_query(level="error")
-    tail = make_tail(target, key, lines=3, follow=False, window=500, query=query)
+    tail = make_tail(
+        target, key, lines=3, follow=False, timing=reader.Timing(window=500), query=query
+    )
     assert messages(tail.batches()) == ["m7000", "m8000", "m9000"]
 
 
@@ -100,7 +93,7 @@ def test_newest_matching_records_are_searched_back_for(
 def test_search_windows_skip_and_repeat_nothing_while_pushing(
     client: redis.Redis, key: str, local: bool
 ) -> None:
-    push(client, key, *(record(i, f"hit {i}") for i in range(4000)))
+    push(client, key, *(ours(i, f"hit {i}") for i in range(4000)))
     query = filters.parse_query(grep="hit")
     search = reader.Search(client, [key], query=query, local=local, window=300)
     found = []
@@ -108,16 +101,16 @@ def test_search_windows_skip_and_repeat_nothing_while_pushing(
         found.append(entry.msg)
         if len(found) % 700 == 0:
             client.lpush(key, b"foreign hit")
-            push(client, key, *(record(10_000 + len(found) + i, "hit new") for i in range(500)))
+            push(client, key, *(ours(10_000 + len(found) + i, "hit new") for i in range(500)))
     assert found == [f"hit {i}" for i in reversed(range(4000))]
     assert search.progress.scanned >= 4000
 
 
 def test_search_stops_early_once_past_since(client: redis.Redis, key: str) -> None:
     now = time.time()
-    push(client, key, *(record(i, f"msg {i}", ts=now - 10_000 + i) for i in range(10_000)))
+    push(client, key, *(ours(i, f"msg {i}", ts=now - 10_000 + i) for i in range(10_000)))
     for grep in ("msg", None):
-        query = filters.parse_query(since="100s", grep=grep, now=now)
+        query = filters.parse_query(since=now - 100, grep=grep)
         search = reader.Search(client, [key], query=query, local=True, window=500)
         found = [entry.msg for entry in search.newest_first()]
         assert found == [f"msg {i}" for i in reversed(range(9900, 10_000))]
@@ -129,7 +122,7 @@ def test_repeated_batches_are_shown_once(
 ) -> None:
     """A batch stored twice (a retry the writer could not tell had landed, by
     another route): tail and search drop the repeat by id."""
-    batch = [record(i) for i in range(5)]
+    batch = [ours(i) for i in range(5)]
     push(client, key, *batch)
     push(client, key, *batch)
     tail = make_tail(target, key, lines=None, follow=False)
@@ -139,17 +132,19 @@ def test_repeated_batches_are_shown_once(
 
 
 def test_live_records_gaps_and_expired_registrations(
-    target: connection.Target, client: redis.Redis, key: str
+    target: connection.Target, client: redis.Redis, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Follows live; reports records trimmed from a slow tail's inbox; re-registers."""
-    push(client, key, record(0))
+    push(client, key, ours(0))
     notices: list[str] = []
     tail = make_tail(
-        target, key, lines=1, heartbeat=0.05, ttl=0.5, block=0.1, notify=notices.append
-    )
+        target, key, lines=1, timing=reader.Timing(heartbeat=0.05, ttl=0.5, block=0.1),
+        notify=notices.append,
+    )  # fmt: skip
     batches = tail.batches()
     assert messages(itertools.islice(batches, 1)) == ["m0"]
-    push(client, key, *(record(i) for i in range(1, 11)), cap=4)  # the inbox keeps 4
+    monkeypatch.setattr(scripts, "INBOX_CAP", 4)
+    push(client, key, *(ours(i) for i in range(1, 11)))  # the inbox keeps 4
     time.sleep(0.1)
     assert messages(itertools.islice(batches, 1)) == ["m7", "m8", "m9", "m10"]
     assert notices == [
@@ -158,7 +153,7 @@ def test_live_records_gaps_and_expired_registrations(
     # Stop reading for longer than the ttl: the registration expires and the
     # next push drops the inbox; the tail finds its place again in the list.
     time.sleep(0.7)
-    push(client, key, record(200), record(201))
+    push(client, key, ours(200), ours(201))
     assert messages(itertools.islice(batches, 1)) == ["m200", "m201"]
     assert len(notices) == 1  # it found where it left off: nothing missed
     batches.close()
@@ -168,13 +163,10 @@ def test_live_records_gaps_and_expired_registrations(
 def test_consumer_drains_every_key_oldest_first(
     target: connection.Target, client: redis.Redis, key: str
 ) -> None:
-    push(client, f"{key}:a", *(record(i) for i in range(1500)))
-    push(client, f"{key}:b", record(5000, "other"))
+    push(client, f"{key}:a", *(ours(i) for i in range(1500)))
+    push(client, f"{key}:b", ours(5000, "other"))
 
-    def connect(timeout: float) -> redis.Redis:
-        return connection.connect(target, socket_timeout=timeout)
-
-    consumer = reader.Consumer(connect(5), connect, [f"{key}:a", f"{key}:b"], follow=False)
+    consumer = reader.Consumer(link(target), [f"{key}:a", f"{key}:b"], follow=False)
     found = messages(consumer.batches())
     assert [m for m in found if m != "other"] == [f"m{i}" for i in range(1500)]
     assert "other" in found
@@ -187,19 +179,19 @@ def test_resolve_globs_and_types(client: redis.Redis, key: str) -> None:
     client.set(f"{key}:s", "x")
     client.sadd(keys.INDEX, f"{key}:s", f"{key}:empty")
     notices: list[str] = []
-    found = reader.resolve(client, [f"{key}:*", f"{key}:x"], notices.append)
+    found = reader.find(client, [f"{key}:*", f"{key}:x"], notices.append)
     assert found == [f"{key}:empty", f"{key}:x", f"{key}:y"]
     assert notices == [f"skipping '{key}:s': it holds a Redis string, not a log list"]
     with pytest.raises(reader.ReaderError, match="no such log key"):
-        reader.resolve(client, [f"{key}:nope"])
+        reader.find(client, [f"{key}:nope"])
     with pytest.raises(reader.ReaderError, match="holds a Redis string"):
-        reader.resolve(client, [f"{key}:s"])
+        reader.find(client, [f"{key}:s"])
     with pytest.raises(reader.ReaderError, match="redislog's index"):
-        reader.resolve(client, [keys.INDEX])
+        reader.find(client, [keys.INDEX])
 
 
 def test_describe_logs(client: redis.Redis, key: str) -> None:
-    push(client, key, record(1), record(2), maxlen=50)
+    push(client, key, ours(1), ours(2), maxlen=50)
     [info] = reader.describe_logs(client, [key])
     assert (info.kind, info.length, info.maxlen, info.tails) == ("list", 2, 50, 0)
     assert info.oldest is not None
@@ -210,12 +202,12 @@ def test_describe_logs(client: redis.Redis, key: str) -> None:
 # -- the pre-filter ---------------------------------------------------------------
 
 CORPUS = [
-    record(1, "upstream timeout"),
-    record(2, "Upstream TIMEOUT", level=40),
-    record(3, "TİMEOUT with a dotted capital I", level=30),  # matches (?i)timeout
-    record(4, "\u212aiss with a Kelvin sign"),  # matches (?i)kiss
-    record(5, "connection refused", level=40),
-    record(6, "nothing to see", level=10),
+    ours(1, "upstream timeout"),
+    ours(2, "Upstream TIMEOUT", levelno=40),
+    ours(3, "TİMEOUT with a dotted capital I", levelno=30),  # matches (?i)timeout
+    ours(4, "\u212aiss with a Kelvin sign"),  # matches (?i)kiss
+    ours(5, "connection refused", levelno=40),
+    ours(6, "nothing to see", levelno=10),
     b"plain text timeout",
     b"\xff\xfe timeout in invalid utf-8",
     b'{"msg": "unterminated timeout',
@@ -275,7 +267,7 @@ def test_prefilter_never_drops_a_match(
 
 def test_needles_come_from_the_regex() -> None:
     def group(pattern: str) -> object:
-        return reader.prefilter(filters.parse_query(grep=pattern)).groups
+        return prefilter.for_query(filters.parse_query(grep=pattern)).groups
 
     assert group("timeout") == ((True, False, ("meout",)),)
     assert group("Timeout") == ((False, False, ("Timeout",)),)
@@ -285,10 +277,10 @@ def test_needles_come_from_the_regex() -> None:
     assert group("(timeout|x)") == ()
     assert group("infinity") == ()
     assert group(r"user=\d+ Failed") == ((False, False, (" Failed",)),)
-    assert not reader.usable("e5")
-    assert not reader.usable("1.5")
-    assert not reader.usable('a"b')
-    assert reader.usable("ab c")
+    assert not prefilter.usable("e5")
+    assert not prefilter.usable("1.5")
+    assert not prefilter.usable('a"b')
+    assert prefilter.usable("ab c")
 
 
 def test_reader_scripts_run_on_both_server_versions(client: redis.Redis) -> None:
@@ -297,7 +289,7 @@ def test_reader_scripts_run_on_both_server_versions(client: redis.Redis) -> None
 
 
 def test_search_progress_reports_windows(client: redis.Redis, key: str) -> None:
-    push(client, key, *(record(i) for i in range(2000)))
+    push(client, key, *(ours(i) for i in range(2000)))
     seen: list[int] = []
     search = reader.Search(client, [key], on_window=lambda p: seen.append(p.scanned), window=500)
     assert len(list(search.newest_first())) == 2000
@@ -313,9 +305,9 @@ def test_tail_survives_cut_connections(
     proxy = Proxy(shared_server.port)
     try:
         via = connection.resolve(f"redis://127.0.0.1:{proxy.port}/0")
-        push(client, key, record(0))
+        push(client, key, ours(0))
         notices: list[str] = []
-        tail = make_tail(via, key, lines=1, block=0.2, notify=notices.append)
+        tail = make_tail(via, key, lines=1, timing=reader.Timing(block=0.2), notify=notices.append)
         batches = tail.batches()
         assert messages(itertools.islice(batches, 1)) == ["m0"]
         got: list[str] = []
@@ -331,8 +323,8 @@ def test_tail_survives_cut_connections(
         thread.start()
         wait_until_following(client)
         proxy.cut()
-        push(client, key, record(1))
-        push(client, key, record(2), record(3))
+        push(client, key, ours(1))
+        push(client, key, ours(2), ours(3))
         thread.join(10)
         assert got == ["m1", "m2", "m3"]
         assert any("lost connection" in n for n in notices)
@@ -344,27 +336,24 @@ def test_tail_survives_cut_connections(
 
 def test_literal_runs_of_a_plain_pattern() -> None:
     # literal_runs relies on the regex parser; a missing one only disables it.
-    assert reader.literal_runs(re.compile("abc")) == [["abc"]]
+    assert prefilter.literal_runs(re.compile("abc")) == [["abc"]]
 
 
 def test_tail_follows_keys_that_appear_later(
     target: connection.Target, client: redis.Redis, key: str
 ) -> None:
     """A tail on a glob picks up log keys created after it started."""
-    push(client, f"{key}:a", record(0))
+    push(client, f"{key}:a", ours(0))
     notices: list[str] = []
 
-    def connect(timeout: float) -> redis.Redis:
-        return connection.connect(target, socket_timeout=timeout)
-
     tail = reader.Tail(
-        connect(5), connect, [f"{key}:a"], lines=1, heartbeat=0.05, block=0.1,
-        watch=[f"{key}:*"], notify=notices.append,
+        link(target, notices.append), [f"{key}:a"], lines=1,
+        timing=reader.Timing(heartbeat=0.05, block=0.1), watch=[f"{key}:*"],
     )  # fmt: skip
     batches = tail.batches()
     assert messages(itertools.islice(batches, 1)) == ["m0"]
-    push(client, f"{key}:b", record(1, ts=time.time()))
-    push(client, f"{key}:a", record(2))
+    push(client, f"{key}:b", ours(1, ts=time.time()))
+    push(client, f"{key}:a", ours(2))
     got: list[str] = []
     for batch in batches:
         got.extend(entry.msg for entry in batch)
@@ -372,7 +361,7 @@ def test_tail_follows_keys_that_appear_later(
             break
     assert sorted(got) == ["m1", "m2"]
     assert notices == [f"now also reading {key}:b"]
-    push(client, f"{key}:b", record(3))
+    push(client, f"{key}:b", ours(3))
     assert messages(itertools.islice(batches, 1)) == ["m3"]
     batches.close()
     assert client.zcard(keys.tails(f"{key}:b")) == 0
@@ -383,12 +372,9 @@ def test_consumer_reconnects(client: redis.Redis, key: str, shared_server: Serve
     try:
         via = connection.resolve(f"redis://127.0.0.1:{proxy.port}/0")
 
-        def connect(timeout: float) -> redis.Redis:
-            return connection.connect(via, socket_timeout=timeout)
-
-        push(client, key, record(0))
+        push(client, key, ours(0))
         notices: list[str] = []
-        consumer = reader.Consumer(connect(5), connect, [key], block=0.2, notify=notices.append)
+        consumer = reader.Consumer(link(via, notices.append), [key], block=0.2)
         batches = consumer.batches()
         assert messages(itertools.islice(batches, 1)) == ["m0"]
         got: list[str] = []
@@ -396,7 +382,7 @@ def test_consumer_reconnects(client: redis.Redis, key: str, shared_server: Serve
         thread.start()
         wait_until_following(client)
         proxy.cut()
-        push(client, key, record(1))
+        push(client, key, ours(1))
         thread.join(10)
         assert got == ["m1"]
         assert notices[0].startswith("lost connection to the server: ")

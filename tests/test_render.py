@@ -28,6 +28,7 @@ from redislog.render import (
     parse_output,
     use_color,
 )
+from tests.support.records import decoded
 
 # Today, 01:02:03.456 UTC: no date line before the first record.
 _midnight = time.time() // 86400 * 86400
@@ -83,10 +84,6 @@ class Terminal(io.StringIO):
         return True
 
 
-def rec(**data: Any) -> Entry:
-    return decode(orjson.dumps(data), "logs:app")
-
-
 def render(entries: list[Entry] | Entry, output: str = "pretty", **options: Any) -> str:
     buffer = io.StringIO()
     renderer = Renderer(output, file=buffer, **{"color": "never", "utc": True, **options})
@@ -117,7 +114,7 @@ def sample(**extra: Any) -> Entry:
         "exc_type": "ValueError",
     }
     data.update(extra)
-    return rec(**data)
+    return decoded(**data)
 
 
 # -- escape ---------------------------------------------------------------------
@@ -163,13 +160,13 @@ def test_pretty_line() -> None:
 
 def test_pretty_levels_and_missing_parts() -> None:
     entries = [
-        rec(ts=TODAY, levelno=10, msg="d"),
-        rec(ts=TODAY, level="info", msg="i"),
-        rec(ts=TODAY, level="warning", msg="w"),
-        rec(ts=TODAY, level="critical", msg="c"),
-        rec(ts=TODAY, level="custom-level", msg="x"),
-        rec(msg="no time, no level"),
-        rec(ts=TODAY, level="INFO", logger="a", k="v"),
+        decoded(ts=TODAY, levelno=10, msg="d"),
+        decoded(ts=TODAY, level="info", msg="i"),
+        decoded(ts=TODAY, level="warning", msg="w"),
+        decoded(ts=TODAY, level="critical", msg="c"),
+        decoded(ts=TODAY, level="custom-level", msg="x"),
+        decoded(msg="no time, no level"),
+        decoded(ts=TODAY, level="INFO", logger="a", k="v"),
     ]
     assert render(entries) == (
         "01:02:03.456 DEBUG d\n"
@@ -183,12 +180,12 @@ def test_pretty_levels_and_missing_parts() -> None:
 
 
 def test_pretty_local_time(zone_est: None) -> None:
-    out = render(rec(ts=TODAY, msg="m"), utc=False)
+    out = render(decoded(ts=TODAY, msg="m"), utc=False)
     assert out.endswith("20:02:03.456       m\n")
 
 
 def test_pretty_values_are_logfmt_quoted() -> None:
-    entry = rec(
+    entry = decoded(
         ts=TODAY,
         msg="m",
         empty="",
@@ -213,7 +210,7 @@ def test_pretty_values_are_logfmt_quoted() -> None:
 
 
 def test_pretty_multiline_message_is_indented() -> None:
-    entry = rec(
+    entry = decoded(
         ts=TODAY, level="INFO", logger="app", msg="first\n01:02:03.456 ERROR app forged\nlast", k=1
     )
     assert render(entry) == (
@@ -224,7 +221,7 @@ def test_pretty_multiline_message_is_indented() -> None:
 
 
 def test_pretty_stack() -> None:
-    entry = rec(ts=TODAY, msg="m", stack="Stack (most recent call last):\n  here\n")
+    entry = decoded(ts=TODAY, msg="m", stack="Stack (most recent call last):\n  here\n")
     assert render(entry) == (
         "01:02:03.456       m\n"
         "             │ Stack (most recent call last):\n"
@@ -283,22 +280,26 @@ def test_pretty_colors() -> None:
         ' \x1b[2muser=\x1b[0m"a b" \x1b[2mhttp.status=\x1b[0m500'
     )
     assert out.splitlines()[1] == "             \x1b[2m│\x1b[0m Traceback (most recent call last):"
-    debug = render(rec(ts=TODAY, level="debug", msg="d\x1b", k="v"), color="always")
+    debug = render(decoded(ts=TODAY, level="debug", msg="d\x1b", k="v"), color="always")
     assert debug == (
         "\x1b[2m01:02:03.456\x1b[0m \x1b[2mDEBUG\x1b[0m \x1b[2md\x1b[0m\x1b[2m\\x1b\x1b[0m"
         " \x1b[2mk=\x1b[0m\x1b[2mv\x1b[0m\n"
     )
-    warn = render(rec(ts=TODAY, level="warning", msg="w\x07"), color="always")
+    warn = render(decoded(ts=TODAY, level="warning", msg="w\x07"), color="always")
     assert warn == (
         "\x1b[2m01:02:03.456\x1b[0m \x1b[33mWARN\x1b[0m  \x1b[33mw\x1b[0m\x1b[2;33m\\x07\x1b[0m\n"
     )
-    critical = render(rec(ts=TODAY, level="critical", msg="c"), color="always")
+    critical = render(decoded(ts=TODAY, level="critical", msg="c"), color="always")
     assert "\x1b[1;31mCRIT\x1b[0m" in critical
 
 
 def test_pretty_date_lines() -> None:
     day = 981158400.0  # 2001-02-03T00:00:00Z
-    entries = [rec(ts=day + 10, msg="a"), rec(ts=day + 20, msg="b"), rec(ts=day + 86400, msg="c")]
+    entries = [
+        decoded(ts=day + 10, msg="a"),
+        decoded(ts=day + 20, msg="b"),
+        decoded(ts=day + 86400, msg="c"),
+    ]
     assert render(entries) == (
         "── 2001-02-03 UTC ──\n"
         "00:00:10.000       a\n"
@@ -309,12 +310,12 @@ def test_pretty_date_lines() -> None:
 
 
 def test_pretty_single_line() -> None:
-    entry = rec(ts=TODAY, msg="a\nb", exc="T\nE")
+    entry = decoded(ts=TODAY, msg="a\nb", exc="T\nE")
     assert render(entry, single_line=True) == '01:02:03.456       a\\nb exc="T\\nE"\n'
 
 
 def test_long_line_is_not_wrapped_when_piped() -> None:
-    entry = rec(ts=TODAY, msg="word " * 100, k="v " * 50)
+    entry = decoded(ts=TODAY, msg="word " * 100, k="v " * 50)
     out = render(entry)
     assert out.count("\n") == 1
     assert "  \n" not in out
@@ -322,7 +323,7 @@ def test_long_line_is_not_wrapped_when_piped() -> None:
 
 
 def test_text_for_rich_layouts() -> None:
-    entry = rec(ts=TODAY, level="error", logger="app", msg=MARKUP + "\x1b[2J")
+    entry = decoded(ts=TODAY, level="error", logger="app", msg=MARKUP + "\x1b[2J")
     renderer = Renderer(file=io.StringIO(), color="never", utc=True)
     text = renderer.text(entry)
     assert isinstance(text, Text)
@@ -339,7 +340,7 @@ def test_text_for_rich_layouts() -> None:
 
 
 def test_shortening_markers() -> None:
-    entry = rec(ts=TODAY, msg="a" * (MAX_MESSAGE + 5), v="é" * (MAX_VALUE + 3))
+    entry = decoded(ts=TODAY, msg="a" * (MAX_MESSAGE + 5), v="é" * (MAX_VALUE + 3))
     out = render(entry)
     assert out == (
         f"01:02:03.456       {'a' * MAX_MESSAGE}…[+5 bytes] v={'é' * MAX_VALUE}…[+6 bytes]\n"
@@ -352,7 +353,7 @@ def test_shortening_markers() -> None:
 
 
 def test_too_many_fields() -> None:
-    entry = rec(ts=TODAY, msg="m", **{f"f{n}": n for n in range(MAX_FIELDS + 50)})
+    entry = decoded(ts=TODAY, msg="m", **{f"f{n}": n for n in range(MAX_FIELDS + 50)})
     out = render(entry)
     assert out.endswith(f" f{MAX_FIELDS - 1}={MAX_FIELDS - 1} …[+50 fields]\n")
     assert "fields_hidden=50" in render(entry, output="logfmt")
@@ -404,9 +405,9 @@ def test_cat() -> None:
         '    File "x.py", line 1, in <module>\n'
         "  ValueError: boom\n"
     )
-    assert render(rec(msg="a\nb\x1b"), output="cat") == "a\n  b\\x1b\n"
+    assert render(decoded(msg="a\nb\x1b"), output="cat") == "a\n  b\\x1b\n"
     assert render(decode(b"plain", "k"), output="cat") == "plain\n"
-    assert render(rec(level="info"), output="cat") == "\n"
+    assert render(decoded(level="info"), output="cat") == "\n"
 
 
 def test_json_keeps_the_stored_record() -> None:
@@ -461,7 +462,7 @@ def hostile_entries() -> list[Entry]:
     entries = []
     for name, value in HOSTILE.items():
         entries.append(
-            rec(
+            decoded(
                 ts=TODAY,
                 level=f"INFO{value}",
                 logger=f"app.{value}",
@@ -531,7 +532,7 @@ def test_one_line_per_record_in_json_and_logfmt() -> None:
 
 
 def test_hostile_key_names() -> None:
-    entry = rec(ts=TODAY, msg="m")
+    entry = decoded(ts=TODAY, msg="m")
     entry.key = "logs:\x1b]8;;http://x\x1b\\\u202e"
     for output in OUTPUTS:
         out = render(entry, output=output, show_key=True, color="always")
@@ -600,8 +601,8 @@ def test_lone_surrogates_do_not_break_a_utf8_stream() -> None:
 def test_an_ascii_stream_gets_backslash_escapes() -> None:
     stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
     renderer = Renderer(file=stream, color="never", utc=True)
-    renderer.write(rec(ts=TODAY, msg="café\nnext"))
-    renderer.write(rec(ts=TODAY, msg="x" * (MAX_MESSAGE + 1)))
+    renderer.write(decoded(ts=TODAY, msg="café\nnext"))
+    renderer.write(decoded(ts=TODAY, msg="x" * (MAX_MESSAGE + 1)))
     stream.flush()
     lines = stream.buffer.getvalue().decode("ascii").splitlines()
     assert lines[0] == "01:02:03.456       caf\\xe9"
@@ -616,7 +617,7 @@ def test_broken_pipe_propagates() -> None:
 
     for output in OUTPUTS:
         with pytest.raises(BrokenPipeError):
-            Renderer(output, file=Closed()).write(rec(msg="m"))
+            Renderer(output, file=Closed()).write(decoded(msg="m"))
 
 
 # -- options ------------------------------------------------------------------------
@@ -681,11 +682,11 @@ def test_color_auto_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("NO_COLOR", "FORCE_COLOR", "TERM"):
         monkeypatch.delenv(name, raising=False)
     terminal = Terminal()
-    Renderer(file=terminal).write(rec(ts=TODAY, level="error", msg="m"))
+    Renderer(file=terminal).write(decoded(ts=TODAY, level="error", msg="m"))
     assert "\x1b[31m" in terminal.getvalue()
     monkeypatch.setenv("NO_COLOR", "1")
     terminal = Terminal()
-    Renderer(file=terminal).write(rec(ts=TODAY, level="error", msg="m"))
+    Renderer(file=terminal).write(decoded(ts=TODAY, level="error", msg="m"))
     assert "\x1b" not in terminal.getvalue()
 
 

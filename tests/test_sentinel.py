@@ -12,8 +12,7 @@ from typing import Any
 
 from redislog import keys
 from tests.servers import SentinelGroup
-from tests.support import wait_for
-from tests.test_cli_misc import Background, run_cli
+from tests.support import Background, run_cli, wait_for
 
 
 def test_failover_during_logging_stores_every_record_and_the_tail_carries_on(

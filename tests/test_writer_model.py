@@ -13,7 +13,6 @@ ambiguous case) or reject it for good.  Promises checked:
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter, deque
 from typing import Any
 
@@ -24,6 +23,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from redislog import record, serialize, writer
+from tests.support import wait_for
 
 CAPACITY = 40
 
@@ -119,10 +119,7 @@ def test_promises_hold_under_random_faults(steps: list[tuple[str, int]]) -> None
             with server.lock:
                 server.faults.extend([action] * n)
     assert w.flush(10)
-    deadline = time.monotonic() + 10
-    while w.dropped != reported_drops(server.stored):
-        assert time.monotonic() < deadline, "drops never reported"
-        time.sleep(0.001)
+    wait_for(lambda: w.dropped == reported_drops(server.stored), every=0.001, what="drops reported")
     w.close(1)
 
     seqs = [r["seq"] for r in server.stored if "seq" in r]

@@ -1,0 +1,329 @@
+"""Options that several commands share, each declared once.
+
+A group of options is a frozen dataclass whose fields carry their typer
+declarations.  A command names a group as one keyword-only parameter
+(``filtering: Filtering``); :func:`grouped` gives the command every option of
+the group in its place, and hands the parsed values over as one instance of
+the group, built by keyword.  Each group turns its values into what the
+command needs (a ``filters.Query``, a ``render.Renderer``...), exiting with
+status 2 and one line on bad usage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import sys
+import time
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+
+from redislog import filters, ingest, keys, render, writer
+from redislog.cli._session import fail
+
+KEYWORD = inspect.Parameter.KEYWORD_ONLY
+_FILTERS = "Filters"
+_OUTPUT = "Output"
+
+
+class Group:
+    """A group of options (see :func:`grouped`)."""
+
+
+def grouped(command: Callable[..., None]) -> Callable[..., None]:
+    """Give *command* the options of each :class:`Group` it takes.
+
+    The command's signature, as typer reads it, has the group's fields in
+    place of the group's parameter; the command itself gets the group.
+    """
+    signature = inspect.signature(command)
+    hints = typing.get_type_hints(command, include_extras=True)
+    groups: dict[str, type[Group]] = {}
+    parameters = []
+    for parameter in signature.parameters.values():
+        hint = hints.get(parameter.name, parameter.annotation)
+        if isinstance(hint, type) and issubclass(hint, Group):
+            groups[parameter.name] = hint
+            parameters += _options(hint)
+        else:
+            parameters.append(parameter.replace(kind=KEYWORD, annotation=hint))
+
+    @functools.wraps(command)
+    def run(**values: Any) -> None:
+        for name, group in groups.items():
+            names = [field.name for field in dataclasses.fields(group)]  # type: ignore[arg-type]
+            values[name] = group(**{field: values.pop(field) for field in names})
+        command(**values)
+
+    run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    run.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+    return run
+
+
+def _options(group: type[Group]) -> list[inspect.Parameter]:
+    """The parameters typer reads for the fields of *group*."""
+    types = typing.get_type_hints(group)
+    return [
+        inspect.Parameter(
+            field.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=field.default,
+            annotation=Annotated[types[field.name], field.metadata["option"]],
+        )
+        for field in dataclasses.fields(group)  # type: ignore[arg-type]
+    ]
+
+
+# -- arguments and options of their own ---------------------------------------------
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        metavar="URL",
+        help="Redis URL [default: $REDISLOG_URL, $REDIS_URL, else the embedded server]",
+        show_default=False,
+    ),
+]
+KeysArgument = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Log keys, or globs over the known log keys [default: all of them]",
+        show_default=False,
+        metavar="KEY",
+    ),
+]
+
+
+def count(option: str, text: str) -> int | None:
+    """A count option: a number >= 0, or ``all`` (None)."""
+    word = text.strip().lower()
+    if word == "all":
+        return None
+    try:
+        value = int(word)
+    except ValueError:
+        value = -1
+    if value < 0:
+        fail(f"bad {option} {text!r}: use a number or all", 2)
+    return value
+
+
+def duration(option: str, text: str) -> int:
+    """A duration option (``15m``) in whole seconds, at least one."""
+    now = time.time()
+    try:
+        seconds = now - filters.parse_time(text, now)
+    except filters.FilterError:
+        seconds = 0.0
+    if not text.strip()[:1].isdigit() or seconds < 1 or seconds != int(seconds):
+        fail(f"bad {option} {text!r}: use a duration like 30s, 5m, 1h or 1d", 2)
+    return int(seconds)
+
+
+# -- filters ------------------------------------------------------------------------
+
+
+def _option(*flags: str, help: str, panel: str | None = None, **details: Any) -> Any:
+    """A group's field that is the command-line option *flags*."""
+    default = details.pop("default", None)
+    option = typer.Option(*flags, help=help, rich_help_panel=panel, **details)
+    return dataclasses.field(default=default, metadata={"option": option})
+
+
+def _filter(*flags: str, **details: Any) -> Any:
+    return _option(*flags, panel=_FILTERS, **details)
+
+
+@dataclass(frozen=True)
+class Filtering(Group):
+    """Which records to show (``tail``, ``search``, ``stats``)."""
+
+    level: str | None = _filter(
+        "-p", "--level", metavar="LEVEL",
+        help="Only this level and worse (error), or a range (info..error)",
+    )  # fmt: skip
+    logger: list[str] | None = _filter(  # noqa: RUF009 - it makes a field()
+        "-l", "--logger", metavar="NAME", show_default=False,
+        help="Only this logger and its children (repeat for several)",
+    )  # fmt: skip
+    grep: str | None = _filter(
+        "-g", "--grep", metavar="REGEX",
+        help="Only messages matching this regex (ignores case if all lower-case)",
+    )  # fmt: skip
+    exclude: list[str] | None = _filter(  # noqa: RUF009 - it makes a field()
+        "-e", "--exclude", metavar="REGEX", help="Drop messages matching this regex (repeatable)",
+        show_default=False,
+    )  # fmt: skip
+    case_sensitive: bool = _filter(
+        "--case-sensitive", default=False, help="Match --grep and --exclude case-sensitively"
+    )
+    field: list[str] | None = _filter(  # noqa: RUF009 - it makes a field()
+        "-k", "--field", metavar="COND", show_default=False,
+        help=(
+            "Field condition: key=v, key!=v, key~regex, key>n, key>=n, key<n, "
+            "key<=n, key (present), !key (absent); a.b for nested keys (repeatable)"
+        ),
+    )  # fmt: skip
+    since: str | None = _filter(
+        "-S", "--since", metavar="WHEN",
+        help="Only records from then on: 10m, 2h, 1d, ISO 8601, today, yesterday",
+    )  # fmt: skip
+    until: str | None = _filter(
+        "-U", "--until", metavar="WHEN", help="Only records until then (as --since)"
+    )
+
+    def query(self) -> filters.Query:
+        """The query these options spell."""
+        try:
+            return filters.parse_query(
+                level=self.level,
+                loggers=self.logger or (),
+                grep=self.grep,
+                fields=self.field or (),
+                since=self.since,
+                until=self.until,
+                case_sensitive=True if self.case_sensitive else None,
+                exclude=self.exclude or (),
+            )
+        except filters.FilterError as exc:
+            fail(str(exc), 2)
+
+
+# -- output -------------------------------------------------------------------------
+
+
+def _shown(*flags: str, **details: Any) -> Any:
+    return _option(*flags, panel=_OUTPUT, **details)
+
+
+def _color() -> Any:
+    return _shown(
+        "--color", metavar="WHEN", default="auto",
+        help="auto, always or never (auto honors NO_COLOR and FORCE_COLOR)",
+    )  # fmt: skip
+
+
+def _flag(*flags: str, help: str) -> Any:
+    return _shown(*flags, default=False, help=help)
+
+
+def _no_color() -> Any:
+    return _flag("--no-color", help="Same as --color never")
+
+
+def _utc() -> Any:
+    return _flag("--utc", help="Show times in UTC")
+
+
+def _quiet() -> Any:
+    return _flag("-q", "--quiet", help="No notices on stderr (errors still show)")
+
+
+UtcOption = Annotated[bool, _utc().metadata["option"]]
+
+
+@dataclass(frozen=True)
+class Output(Group):
+    """How ``tail`` and ``search`` show records."""
+
+    output: str = _shown(
+        "-o", "--output", metavar="MODE", default="pretty",
+        help="pretty, json (alias jsonl), logfmt or cat (alias raw)",
+    )  # fmt: skip
+    color: str = _color()
+    no_color: bool = _no_color()
+    utc: bool = _utc()
+    full: bool = _flag("--full", help="Never shorten long values on screen")
+    single_line: bool = _flag(
+        "--single-line", help="One line per record: newlines shown as \\n, tracebacks as fields"
+    )
+    quiet: bool = _quiet()
+
+    def renderer(self) -> render.Renderer:
+        """A renderer to stdout in this mode."""
+        try:
+            return render.Renderer(
+                self.output,
+                color="never" if self.no_color else self.color,
+                utc=self.utc,
+                full=self.full,
+                file=sys.stdout,
+                single_line=self.single_line,
+            )
+        except ValueError as exc:
+            fail(str(exc), 2)
+
+
+@dataclass(frozen=True)
+class ChartOutput(Group):
+    """How ``stats`` shows its counts."""
+
+    output: str = _shown("-o", "--output", metavar="MODE", default="pretty", help="pretty or json")
+    color: str = _color()
+    no_color: bool = _no_color()
+    utc: bool = _utc()
+    quiet: bool = _quiet()
+
+    @property
+    def json(self) -> bool:
+        """JSON for scripts, else the chart."""
+        mode = self.output.strip().lower()
+        mode = render.OUTPUT_ALIASES.get(mode, mode)
+        if mode not in ("pretty", "json"):
+            fail(f"unknown output {self.output!r} for stats: use pretty or json", 2)
+        return mode == "json"
+
+    @property
+    def colored(self) -> bool:
+        """Whether the chart is in colour."""
+        try:
+            return render.use_color("never" if self.no_color else self.color, sys.stdout)
+        except ValueError as exc:
+            fail(str(exc), 2)
+
+
+# -- writing ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Writing(Group):
+    """What ``send`` and ``pipe`` write, and where."""
+
+    level: str = _option(
+        "-p", "--level", metavar="LEVEL", default="info",
+        help="Level of the records: debug, info, notice, warning, error, critical "
+        "(or d/i/w/e/c, a number)",
+    )  # fmt: skip
+    logger: str | None = _option(
+        "-l", "--logger", metavar="NAME", show_default=False,
+        help="Logger of the records [default: your user name]",
+    )  # fmt: skip
+    maxlen: int | None = _option(
+        "--maxlen", metavar="N", envvar="REDISLOG_MAXLEN", min=1, show_default=False,
+        help=f"Cap of the list [default: the cap the log has, else {writer.MAXLEN}]",
+    )  # fmt: skip
+
+    def level_of_records(self) -> tuple[str, int]:
+        """The records' level name and number."""
+        try:
+            return ingest.parse_level(self.level)
+        except ingest.IngestError as exc:
+            fail(str(exc), 2)
+
+    def logger_of_records(self) -> str:
+        """The records' logger."""
+        return self.logger if self.logger is not None else ingest.default_logger()
+
+
+def log_key(key: str) -> str:
+    """*key* if it can name a log; else exit with status 2."""
+    try:
+        return keys.check(key)
+    except ValueError as exc:
+        fail(str(exc), 2)

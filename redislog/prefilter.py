@@ -1,0 +1,410 @@
+"""The pre-filter: the cheap part of a query, checked on raw records.
+
+Decoding every record is what makes a search slow.  Before decoding, the
+records a query cannot match are dropped on their bytes alone: by the level
+and time that redislog's own records carry at their start (``record.HEAD``),
+and by plain text that every match must contain (needles, found in the
+query's regexes, logger names and field conditions).  It never drops a
+match: it may keep too much, and every record it keeps is checked against
+the full query after decoding.
+
+It runs in two places with one set of arguments (:meth:`Prefilter.args`):
+on the server, inside the scripts that read windows of a list (:data:`LUA`,
+so only candidates cross the network), or here, a few passes over each
+window's bytes (:meth:`Prefilter.candidates`, cheaper for a near server).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from redislog.filters import Condition, Query
+
+# (ignore case, fold, needles): see Prefilter.
+_Group = tuple[bool, bool, tuple[str, ...]]
+# Letters that Python's case-insensitive matching ties to non-ASCII letters.
+_FOLDING_SPLIT = re.compile("[iks]")
+
+
+@dataclass(frozen=True)
+class Prefilter:
+    """What may be checked on raw records, before decoding them.
+
+    Every group is (ignore case, fold, needles): any record the query accepts
+    holds one of the needles somewhere in its raw bytes (lower-cased first
+    when ignoring case), or, with fold, one of the non-ASCII letters that
+    case-insensitive matching ties to i, k or s.
+    """
+
+    min_level: int | None = None
+    max_level: int | None = None
+    since: float | None = None
+    until: float | None = None
+    groups: tuple[_Group, ...] = ()
+
+    def args(self) -> list[str]:
+        """The arguments of the server-side filter (see :data:`LUA`)."""
+        out = [_arg(self.min_level), _arg(self.max_level)]
+        out += [_arg(self.since), _arg(self.until), str(len(self.groups))]
+        for icase, fold, needles in self.groups:
+            out += ["1" if icase else "0", "1" if fold else "0"]
+            out += [str(len(needles)), *needles]
+        return out
+
+    def candidates(self, raws: list[bytes]) -> list[bytes]:
+        """The records of *raws* that hold a needle of every group."""
+        if not self.groups:
+            return raws
+        # One pass per needle over the whole window joined, instead of one per
+        # record; a hit's record is found by its offset.  (A hit that spans two
+        # records only makes the first a candidate, which the full check drops.)
+        joined = b"".join(raws)
+        lowered: bytes | None = None
+        starts = list(itertools.accumulate(map(len, raws), initial=0))
+        keep: set[int] | None = None
+        for icase, fold, needles in self.groups:
+            hay = joined
+            if icase:
+                lowered = joined.lower() if lowered is None else lowered
+                hay = lowered
+            hits: set[int] = set()
+            for needle in needles:
+                _occurrences(hay.find, needle.encode(), starts, hits)
+            # A JSON \u escape (or a non-ASCII letter that folds to an ASCII
+            # one) can hide a needle from a byte search: keep those records.
+            markers = _FOLD_MARKERS if fold else _ESCAPE_MARKERS
+            _occurrences(_searcher(markers, joined), b"", starts, hits)
+            keep = hits if keep is None else keep & hits
+            if not keep:
+                return []
+        assert keep is not None
+        return [raws[i] for i in sorted(keep)]
+
+
+# A JSON \u escape of a plain character hides text from a byte search: such
+# records always stay candidates.  Folding also needs the non-ASCII letters
+# (and any \u escape, which may spell one).  (A regex finds these faster
+# than bytes.find: backslashes are common in records, matches are not.)
+_ESCAPE_MARKERS = re.compile(rb"\\u00")
+_FOLD_MARKERS = re.compile(rb"\xc4\xb0|\xc4\xb1|\xe2\x84\xaa|\xc5\xbf|\\u")
+
+
+def _searcher(pattern: re.Pattern[bytes], hay: bytes) -> Callable[[bytes, int], int]:
+    """A ``bytes.find``-like search of *hay* for *pattern* (the needle is unused)."""
+
+    def find(_needle: bytes, start: int = 0) -> int:
+        match = pattern.search(hay, start)
+        return -1 if match is None else match.start()
+
+    return find
+
+
+def _occurrences(
+    find: Callable[..., int], needle: bytes, starts: list[int], hits: set[int]
+) -> None:
+    """Add the index of every record holding *needle*, searched with *find*
+    over the records joined; *starts* are their offsets there."""
+    at = find(needle)
+    while at >= 0:
+        index = bisect.bisect_right(starts, at) - 1
+        hits.add(index)
+        at = find(needle, starts[index + 1])  # on to the next record
+
+
+def _arg(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
+# Why a needle found nowhere in a record's raw bytes proves the record does
+# not match: the client matches the decoded message (or logger).  When that
+# is a JSON string in the record, its text appears verbatim in the raw bytes
+# as long as the needle holds no character a JSON encoder may escape.  When
+# the record is not a JSON object, the whole text is the message.  When the
+# message is another JSON value (number, object...), the client re-encodes
+# it, which can change spacing, punctuation and how numbers are written, but
+# cannot create a run of characters that includes a letter other than e/E
+# (letters only ever come from strings and from true/false/null/NaN/
+# Infinity), with no JSON punctuation in it; the one literal whose raw form
+# differs is Infinity (an overflowing number such as 1e999), hence the
+# exception below.
+_NEEDLE_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F) if chr(c) not in "\"\\/<>&',:[]{}")
+_WORD_LETTERS = frozenset("abcdfghijklmnopqrstuvwxyzABCDFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def usable(needle: str) -> bool:
+    """Whether *needle* may be looked for in raw records (see above)."""
+    return (
+        len(needle) >= 2
+        and all(char in _NEEDLE_CHARS for char in needle)
+        and any(char in _WORD_LETTERS for char in needle)
+        and needle.lower() not in "-infinity"
+    )
+
+
+def for_query(query: Query | None) -> Prefilter:
+    """The part of *query* that can be checked on raw records."""
+    if query is None:
+        return Prefilter()
+    groups = []
+    if query.grep is not None:
+        group = _grep_group(query.grep)
+        if group is not None:
+            groups.append(group)
+    if query.loggers and all(usable(name) for name in query.loggers):
+        groups.append((False, False, tuple(query.loggers)))
+    groups.extend(_condition_groups(query.conditions))
+    return Prefilter(
+        min_level=query.min_level,
+        max_level=query.max_level,
+        since=query.since,
+        until=query.until,
+        groups=tuple(groups),
+    )
+
+
+def _condition_groups(conditions: Sequence[Condition]) -> list[_Group]:
+    """Needles for field conditions (see ``filters.Condition``).
+
+    ``key=text`` needs the text (the value's text equals it: a string, or
+    true/false/null; numbers never pass :func:`usable`); ``key~regex`` needs
+    the regex's plain text; ``>``, ``<``... and bare ``key`` need the key's
+    last name.  Several ``=`` on one key are alternatives.  Negations and
+    ``level=`` (which compares level names loosely) need nothing.
+    """
+    equal: dict[str, list[str]] = {}
+    groups = []
+    for condition in conditions:
+        key, op = condition.key, condition.op
+        if key == "level":
+            continue
+        if op == "=":
+            equal.setdefault(key, []).append(condition.value or "")
+        elif op == "~" and condition.pattern is not None:
+            group = _grep_group(condition.pattern)
+            if group is not None:
+                groups.append(group)
+        elif op in (">", ">=", "<", "<=", "present"):
+            name = key.rsplit(".", 1)[-1]
+            if usable(name):
+                groups.append((False, False, (name,)))
+    for values in equal.values():
+        if all(usable(value) for value in values):
+            groups.append((False, False, tuple(dict.fromkeys(values))))
+    return groups
+
+
+def _grep_group(pattern: re.Pattern[str]) -> _Group | None:
+    icase = bool(pattern.flags & re.IGNORECASE)
+    branches = literal_runs(pattern)
+    needles = []
+    fold = False
+    for runs in branches:
+        if not runs:
+            return None
+        best = max(runs, key=len)
+        if icase:
+            best = best.lower()
+            # Ignoring case, i, k and s also match non-ASCII letters, which
+            # would have to be looked for too: prefer a piece without them.
+            pieces = [p for run in runs for p in _FOLDING_SPLIT.split(run.lower())]
+            piece = max((p for p in pieces if usable(p)), key=len, default="")
+            if len(piece) >= min(3, len(best)):
+                best = piece
+            else:
+                fold = fold or _FOLDING_SPLIT.search(best) is not None
+        needles.append(best)
+    if not needles:
+        return None
+    return (icase, fold, tuple(dict.fromkeys(needles)))
+
+
+def literal_runs(pattern: re.Pattern[str]) -> list[list[str]]:
+    """Plain text that every match of *pattern* contains, per alternative.
+
+    Reads the regex's parse tree: for the whole pattern, or for each branch
+    of a top-level alternation, the runs of plain characters it must match
+    that can be looked for in raw records (see :func:`usable`).  An empty
+    list means "unknown"; so does an empty list for one branch.
+    """
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+    except ImportError:  # Python 3.10
+        import sre_parse as _parser
+    try:
+        tree = list(_parser.parse(pattern.pattern, pattern.flags))
+    except Exception:  # noqa: BLE001 - a private API: any surprise means "unknown"
+        return []
+    while len(tree) == 1 and str(tree[0][0]) == "SUBPATTERN":
+        _group, add, remove, inner = tree[0][1]
+        if add or remove:
+            break
+        tree = list(inner)
+    branches = [tree]
+    if len(tree) == 1 and str(tree[0][0]) == "BRANCH":
+        branches = [list(branch) for branch in tree[0][1][1]]
+    return [_runs(branch) for branch in branches]
+
+
+def _runs(items: list[Any]) -> list[str]:
+    runs = []
+    run: list[str] = []
+    for op, value in [*items, (None, None)]:
+        name = str(op)
+        if name == "LITERAL" and chr(value) in _NEEDLE_CHARS:
+            run.append(chr(value))
+            continue
+        if name == "AT":  # zero-width (^, $, \\b): the run goes on
+            continue
+        text = "".join(run)
+        if usable(text):
+            runs.append(text)
+        run = []
+    return runs
+
+
+# The server-side half, shared by the BACKLOG and SCAN scripts.  It only rejects
+# records that the client's full query rejects too (the client re-checks every
+# record it gets back), so it may keep too much but never drops a match.
+# ARGV from index F on:
+#   min levelno, max levelno, since, until ('' when unset), group count, then
+#   per group: ignore case '1'/'0', fold '1'/'0', needle count, needles.
+# A record passes a group when one of its needles occurs in the record
+# (lower-cased when ignoring case), or when it holds a \u00XX escape (which
+# could spell a needle's character); the note above :func:`usable` explains
+# why that is safe.  With fold set, records holding the non-ASCII letters that Python's
+# case-insensitive matching ties to i, k and s (U+0130, U+0131, U+212A,
+# U+017F; raw or \u-escaped) pass too.
+# Levels and times are read from redislog's own record head (record.HEAD:
+# {"ts":...,"level":"...","levelno":N,...), only when no second "ts" or
+# "levelno" key follows (JSON decoders keep the last duplicate), and times
+# are scaled like entry.timestamp() (milli-, micro-, nanoseconds).  Records
+# without that head stay candidates.
+LUA = r"""
+local find, byte, lower, match = string.find, string.byte, string.lower, string.match
+local tonumber, abs = tonumber, math.abs
+local minlv = tonumber(ARGV[F])
+local maxlv = tonumber(ARGV[F + 1])
+local since = tonumber(ARGV[F + 2])
+local untl = tonumber(ARGV[F + 3])
+local groups = {}
+local a = F + 5
+for g = 1, tonumber(ARGV[F + 4]) do
+  local m = tonumber(ARGV[a + 2])
+  local needles = {}
+  for j = 1, m do
+    needles[j] = ARGV[a + 2 + j]
+  end
+  groups[g] = {ARGV[a] == '1', ARGV[a + 1] == '1', needles}
+  a = a + 3 + m
+end
+local ngroups = #groups
+local headed = minlv or maxlv or since or untl
+local HEAD = '^{"ts":([%d%.eE+-]+),"level":"[^"\\]*","levelno":(%-?%d+)()[,}]'
+local function seconds(n)
+  if not n or n ~= n then
+    return nil
+  end
+  for _ = 1, 3 do
+    if abs(n) < 1e11 then
+      break
+    end
+    n = n / 1000
+  end
+  if n >= 0 and n < 1e11 then
+    return n
+  end
+  return nil
+end
+local function single(el, stop)
+  return not find(el, '"ts":', stop, true) and not find(el, '"levelno":', stop, true)
+end
+local function folded(el)
+  return find(el, '\196', 1, true) or find(el, '\197', 1, true)
+    or find(el, '\226', 1, true) or find(el, '\\u', 1, true)
+end
+local cur_ts = nil
+-- Returns whether el is a candidate; sets cur_ts to its head time (or nil).
+local function keep(el)
+  cur_ts = nil
+  if headed then
+    local t, lv, stop = match(el, HEAD)
+    if t then
+      cur_ts = seconds(tonumber(t))
+      lv = tonumber(lv)
+      local ts = cur_ts
+      if ((minlv and lv < minlv) or (maxlv and lv > maxlv)
+          or (ts and ((since and ts < since) or (untl and ts > untl))))
+          and single(el, stop) then
+        return false
+      end
+    end
+  end
+  local low = nil
+  for g = 1, ngroups do
+    local group = groups[g]
+    local hay = el
+    if group[1] then
+      low = low or lower(el)
+      hay = low
+    end
+    local needles = group[3]
+    local hit = false
+    for j = 1, #needles do
+      if find(hay, needles[j], 1, true) then
+        hit = true
+        break
+      end
+    end
+    if not hit and not find(el, '\\u00', 1, true) and not (group[2] and folded(el)) then
+      return false
+    end
+  end
+  return true
+end
+-- Finds the anchor element at index pos or after it (records pushed at the
+-- head move older ones to higher indices).  Returns its index, else nil and
+-- the index to resume from (-1 once past the end of the list).
+local function relocate(key, pos, anchor, budget)
+  if redis.call('LINDEX', key, pos) == anchor then
+    return pos
+  end
+  local from = pos + 1
+  while budget > 0 do
+    local window = redis.call('LRANGE', key, from, from + 999)
+    if #window == 0 then
+      return nil, -1
+    end
+    for i = 1, #window do
+      if window[i] == anchor then
+        return from + i - 1
+      end
+    end
+    from = from + #window
+    budget = budget - #window
+  end
+  return nil, from
+end
+-- Appends the candidates among records to out; returns the newest head time
+-- seen, as text ('' if none).
+local function filter(records, out)
+  local maxts = nil
+  for i = 1, #records do
+    if keep(records[i]) then
+      out[#out + 1] = records[i]
+    end
+    if cur_ts and (not maxts or cur_ts > maxts) then
+      maxts = cur_ts
+    end
+  end
+  if maxts then
+    return string.format('%.17g', maxts)
+  end
+  return ''
+end
+"""

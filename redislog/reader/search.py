@@ -1,0 +1,237 @@
+"""``redislog search`` (and ``stats``): stored records, newest first, in bounded windows."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from redislog import keys as keyspace
+from redislog import prefilter, scripts
+from redislog.connection import ERRORS, Client, describe
+from redislog.entry import Entry, decode
+from redislog.filters import Query
+from redislog.reader._shared import WINDOW, Pacer, ReaderError, Recent, effective, matching, merge
+from redislog.scripts import WindowStatus
+
+# Windows fetched ahead while one is checked (search on a local server).
+# More than one did not help: checking holds the GIL, fetching mostly not.
+_AHEAD = 1
+
+
+@dataclass
+class Progress:
+    """How far a search got."""
+
+    scanned: int = 0
+    matched: int = 0
+    total: int = 0
+    #: Keys whose oldest records were trimmed away while being searched.
+    trimmed: list[str] = field(default_factory=list)
+
+
+class Search:
+    """Matching stored records, newest first, read in bounded windows.
+
+    Records pushed while searching move older ones up; each window starts
+    right after the last record of the previous one (found again by its
+    bytes), so nothing is skipped or read twice.  Records trimmed by the cap
+    before the search reached them are gone (see ``progress.trimmed``).
+
+    Two ways to pre-filter (see ``prefilter``): when the query has text to
+    look for and the server is near (*local*), plain LRANGE windows are
+    checked here, a few C-level passes over each window's bytes (cheaper for
+    Redis than any script, and no slower over a local socket); otherwise the
+    ``SCAN`` script filters on the server and only candidates cross the
+    network.
+
+    Args:
+        client: a connected client.
+        keys: the log keys.
+        query: only records it matches are returned (``None`` for all).
+        on_window: called after each window with the progress so far.
+        where: how to name the server in errors.
+        local: the server is on this machine.
+        window: records read per window (at first, for the server's filter).
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        keys: Sequence[str],
+        *,
+        query: Query | None = None,
+        on_window: Callable[[Progress], None] | None = None,
+        where: str = "the server",
+        local: bool = False,
+        window: int = WINDOW,
+    ) -> None:
+        self._client = client
+        self._where = where
+        self._keys = list(keys)
+        self._query = effective(query)
+        self._pre = prefilter.for_query(self._query)
+        self._filter_args = self._pre.args()
+        self._on_window = on_window
+        self._window = window
+        self._pacer = Pacer(window)
+        self._here = local and bool(self._pre.groups)
+        self.progress = Progress()
+
+    def newest_first(self) -> Iterator[Entry]:
+        """Matching records, newest first, several keys merged by time.
+
+        Raises:
+            ReaderError: the server failed or refused.
+        """
+        try:
+            self.progress.total = sum(self._lengths())
+            recent = Recent()
+            scan = self._scan_here if self._here else self._scan_there
+            streams = [self._matching(scan(key), key) for key in self._keys]
+            for entry in merge(streams, newest_first=True):
+                if recent.fresh(entry):
+                    self.progress.matched += 1
+                    yield entry
+        except ERRORS as exc:
+            raise self._failed(exc) from None
+
+    def windows(self, *, here: bool | None = None) -> Iterator[tuple[str, list[bytes]]]:
+        """Candidate records of each key in turn, window by window, newest first.
+
+        Not decoded, matched against the query or freed of repeats: for
+        callers that read only part of each record (``stats``).
+
+        Args:
+            here: read plain windows and pre-filter them here (True) or on the
+                server (False); by default, as :meth:`newest_first` does.
+
+        Raises:
+            ReaderError: the server failed or refused.
+        """
+        scan = self._scan_here if (self._here if here is None else here) else self._scan_there
+        try:
+            self.progress.total = sum(self._lengths())
+            for key in self._keys:
+                for raws in scan(key):
+                    yield key, raws
+                    self._report()
+        except ERRORS as exc:
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: BaseException) -> ReaderError:
+        return ReaderError(f"searching {self._where} failed: {describe(exc)}")
+
+    def _report(self) -> None:
+        if self._on_window is not None:
+            self._on_window(self.progress)
+
+    def _lengths(self) -> list[int]:
+        pipe = self._client.pipeline(transaction=False)
+        for key in self._keys:
+            pipe.llen(keyspace.encoded(key))
+        return [int(n) for n in pipe.execute()]
+
+    def _matching(self, windows: Iterator[list[bytes]], key: str) -> Iterator[Entry]:
+        for raws in windows:
+            yield from matching(raws, key, self._query)
+            self._report()
+
+    def _scan_there(self, key: str) -> Iterator[list[bytes]]:
+        """Candidates of *key*, window by window, filtered by the server."""
+        since = self._pre.since
+        start = 0
+        anchor: bytes | None = None
+        while True:
+            started = time.monotonic()
+            size = self._pacer.size
+            reply = scripts.scan(
+                self._client, log=key, start=start, count=size, anchor=anchor,
+                filter_args=self._filter_args,
+            )  # fmt: skip
+            if reply.status is WindowStatus.TRIMMED:
+                self.progress.trimmed.append(key)
+                return
+            start = reply.start
+            if reply.status is WindowStatus.RELOCATING:
+                continue
+            self._pacer.measure(time.monotonic() - started, reply.read)
+            self.progress.scanned += reply.read
+            yield reply.candidates
+            if reply.read < size:
+                return  # the end of the list
+            if since is not None and reply.maxts is not None and reply.maxts < since:
+                return  # newest first: everything further is older still
+            anchor = reply.last
+            start += reply.read
+
+    def _scan_here(self, key: str) -> Iterator[list[bytes]]:
+        """Candidates of *key*, window by window, filtered here.
+
+        The next windows are fetched (on other connections) while this one
+        is checked, on the guess that nothing is pushed meanwhile; each
+        window starts one record early, and that record (the anchor, the
+        last one checked) tells whether the guess held.
+        """
+        name = keyspace.encoded(key)
+        client = self._client
+        since = self._pre.since
+        size = self._window
+
+        def fetch(first: int) -> list[bytes]:
+            return list(client.lrange(name, first, first + size - 1))  # type: ignore[arg-type]
+
+        start = 0
+        anchor: bytes | None = None
+        with ThreadPoolExecutor(_AHEAD, thread_name_prefix="redislog-search") as pool:
+            pending: deque[tuple[int, Future[list[bytes]]]] = deque()
+            pending.append((0, pool.submit(fetch, 0)))
+            while True:
+                first, future = pending.popleft()
+                raws = future.result()
+                if first != (start if anchor is None else start - 1):
+                    pending.clear()  # a guess gone wrong: fetch from here on
+                    first = start if anchor is None else start - 1
+                    pending.append((first, pool.submit(fetch, first)))
+                    continue
+                full = len(raws) >= size  # else the window reached the list's end
+                if anchor is not None:
+                    if not raws or raws[0] != anchor:
+                        moved = _index(raws, anchor)
+                        if moved is None:
+                            if not full:
+                                self.progress.trimmed.append(key)
+                                return  # the anchor was trimmed, and all before it
+                            start += size - 1  # pushed further than one window
+                            pending.clear()
+                            pending.append((start - 1, pool.submit(fetch, start - 1)))
+                            continue
+                        start += moved
+                        raws = raws[moved:]
+                    raws = raws[1:]
+                if full:
+                    guess = start + len(raws) - 1
+                    for queued, _ in pending:
+                        guess = queued + size - 1
+                    while len(pending) < _AHEAD:
+                        pending.append((guess, pool.submit(fetch, guess)))
+                        guess += size - 1
+                self.progress.scanned += len(raws)
+                yield self._pre.candidates(raws)
+                if not full or not raws:
+                    return
+                if since is not None:
+                    newest, oldest = decode(raws[0], key).ts, decode(raws[-1], key).ts
+                    if newest is not None and oldest is not None and max(newest, oldest) < since:
+                        return  # newest first: everything further is older still
+                anchor = raws[-1]
+                start += len(raws)
+
+
+def _index(raws: list[bytes], anchor: bytes) -> int | None:
+    try:
+        return raws.index(anchor)
+    except ValueError:
+        return None

@@ -1,0 +1,444 @@
+"""``redislog tail``: the newest records of some logs, then every new one.
+
+A :class:`Tail` is non-destructive.  It registers with the ``ATTACH`` script,
+which also snapshots the list at that instant, reads the backlog from the
+snapshot in bounded windows (``BACKLOG``), then pops the private inbox that
+every writer fills (``keys`` explains the layout).  So the backlog and the
+live records meet with no gap and no overlap, and any number of tails see
+every record.  Heartbeats keep the registration alive (a killed tail's inbox
+expires by itself), report records the inbox lost because the tail was slow,
+and pick up log keys that appear later and match the tail's globs.  After a
+lost connection or registration, the tail registers again and finds its
+place in the list by the last record it saw.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from redislog import keys as keyspace
+from redislog import prefilter, scripts
+from redislog.connection import ERRORS, transient
+from redislog.entry import Entry, decode
+from redislog.filters import Query
+from redislog.reader import logs
+from redislog.reader._pops import Arrived, BlockingPops
+from redislog.reader._shared import (
+    BLOCK,
+    DRAIN,
+    WINDOW,
+    Link,
+    Pacer,
+    Recent,
+    batches,
+    effective,
+    matching,
+    merge,
+    plural,
+)
+from redislog.scripts import Anchor, AttachReply, BacklogReply, Registration, WindowStatus
+
+#: Seconds a tail's registration lives without a heartbeat.
+TTL = 30.0
+#: Seconds between heartbeats.
+HEARTBEAT_EVERY = 5.0
+#: Newest records read when a tail re-registers, to find where it left off.
+RESUME = 5000
+
+_NOT_ATTACHED = BacklogReply(
+    WindowStatus.EXPIRED, shift=0, length=0, correction=0, maxts=None, newest=b"",
+    oldest=b"", read=0, candidates=[],
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How a tail paces itself (tests shorten these).
+
+    Args:
+        ttl: seconds the registration lives without a heartbeat.
+        heartbeat: seconds between heartbeats.
+        block: seconds one BRPOP blocks (the socket timeout must be longer).
+        window: records read per backlog window, at first (it adapts).
+    """
+
+    ttl: float = TTL
+    heartbeat: float = HEARTBEAT_EVERY
+    block: float = BLOCK
+    window: int = WINDOW
+
+
+@dataclass(eq=False)
+class _Registration:
+    """One log key this tail reads, and how far it got."""
+
+    key: str
+    tail_id: str
+    # Pushes since ATTACH that the server cannot count for us: records popped
+    # from the inbox, gaps already reported, corrections for foreign pushes.
+    base: int = 0
+    attached: bool = False
+    last_raw: bytes | None = None
+
+    @property
+    def inbox(self) -> bytes:
+        return keyspace.encoded(keyspace.inbox(self.key, self.tail_id))
+
+
+class Tail:
+    """The newest records of some log keys, then every new one as it arrives.
+
+    Args:
+        link: the server (reconnected after a lost connection).
+        keys: the log keys.
+        lines: how many of the newest matching records to show first
+            (``None`` for all of them).
+        follow: keep following after the backlog.
+        query: only records it matches are returned (``None`` for all).
+        watch: globs over the index: log keys that appear later and match
+            one are followed too (``*`` for every key).
+        timing: registration, heartbeat, blocking and window sizes.
+    """
+
+    def __init__(
+        self,
+        link: Link,
+        keys: Sequence[str],
+        *,
+        lines: int | None = 10,
+        follow: bool = True,
+        query: Query | None = None,
+        watch: Sequence[str] = (),
+        timing: Timing = Timing(),
+    ) -> None:
+        self.tail_id = secrets.token_hex(8)
+        self._link = link
+        self._watch = list(watch)
+        self._new: list[_Registration] = []
+        self._regs = [_Registration(key, self.tail_id) for key in keys]
+        self._lines = lines
+        self._follow = follow
+        self._query = effective(query)
+        self._pre = prefilter.for_query(self._query)
+        self._filter_args = self._pre.args()
+        self._ttl_ms = int(timing.ttl * 1000)
+        self._beat_every = timing.heartbeat
+        self._block = timing.block
+        self._next_beat = 0.0
+        self._recent = Recent()
+        self._pacer = Pacer(timing.window)
+        self._started = time.time()
+        self._closed = False
+        self._arrived: Arrived = Arrived()
+
+    @property
+    def keys(self) -> list[str]:
+        """The log keys this tail reads."""
+        return [reg.key for reg in self._regs]
+
+    def batches(self) -> Generator[list[Entry], None, None]:
+        """Batches of records, oldest first; unregisters when done.
+
+        Raises:
+            ReaderError: Redis refused something for good.
+        """
+        try:
+            yield from self._run()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Unregister (idempotent; best effort, it never raises)."""
+        if self._closed:
+            return
+        self._closed = True
+        regs = [reg for reg in self._regs if reg.attached]
+        client = None
+        try:
+            if regs:
+                # The old connection may be mid-reply (interrupted): use a new one.
+                client = self._link.twin(1.0)
+                pipe = client.pipeline(transaction=False)
+                for reg in regs:
+                    pipe.zrem(keyspace.encoded(keyspace.tails(reg.key)), self.tail_id)
+                    pipe.delete(reg.inbox)
+                    pipe.hdel(keyspace.encoded(keyspace.gaps(reg.key)), self.tail_id)
+                pipe.execute()
+        except Exception:  # noqa: BLE001 - the registration expires by itself
+            pass
+        finally:
+            for reg in regs:
+                reg.attached = False
+            if client is not None:
+                client.close()
+            self._link.client.close()
+
+    # -- the run ------------------------------------------------------------
+
+    def _matching(self, raws: Iterable[bytes], key: str) -> Iterator[Entry]:
+        return matching(raws, key, self._query)
+
+    def _run(self) -> Iterator[list[Entry]]:
+        try:
+            snapshots = [self._attach(reg, self._first_count()) for reg in self._regs]
+            self._next_beat = time.monotonic() + self._beat_every
+            for batch in batches(self._backlog(snapshots)):
+                batch = self._recent.only_fresh(batch)
+                if batch:
+                    yield batch
+        except ERRORS as exc:
+            if not transient(exc) or not self._follow:
+                raise self._link.failed("reading from", exc) from None
+            yield from self._recover(exc)
+        while self._follow:
+            try:
+                yield from self._live()
+            except ERRORS as exc:
+                if not transient(exc):
+                    raise self._link.failed("reading from", exc) from None
+                yield from self._recover(exc)
+
+    def _first_count(self) -> int:
+        lines = self._lines
+        if lines == 0:
+            return 0
+        if lines is None or self._query is not None:
+            return self._pacer.size
+        return min(lines, self._pacer.size)
+
+    def _attach(self, reg: _Registration, count: int) -> AttachReply:
+        reply = scripts.attach(
+            self._link.client, log=reg.key, tail_id=self.tail_id, ttl_ms=self._ttl_ms, count=count
+        )
+        reg.base = 0
+        reg.attached = True
+        if reply.newest:
+            reg.last_raw = reply.newest[0]
+        return reply
+
+    # -- the backlog -----------------------------------------------------------
+
+    def _backlog(self, snapshots: list[AttachReply]) -> Iterator[Entry]:
+        lines = self._lines
+        if lines == 0:
+            return
+        pairs = list(zip(self._regs, snapshots, strict=True))
+        if lines is None:
+            yield from merge([self._oldest_first(reg, snap) for reg, snap in pairs])
+            return
+        newest = [self._newest_first(reg, snap, lines) for reg, snap in pairs]
+        chosen = list(itertools.islice(merge(newest, newest_first=True), lines))
+        chosen.reverse()
+        yield from chosen
+
+    def _window(self, reg: _Registration, lo: int, hi: int, anchor: Anchor | None) -> BacklogReply:
+        """Snapshot indices lo..hi of *reg*'s ATTACH snapshot, newest first."""
+        while True:
+            self._heartbeat()
+            if not reg.attached:
+                return _NOT_ATTACHED
+            started = time.monotonic()
+            reply = scripts.backlog(
+                self._link.client, log=reg.key, tail_id=self.tail_id, base=reg.base,
+                span=(lo, hi), anchor=anchor, filter_args=self._filter_args,
+            )  # fmt: skip
+            if reply.status is WindowStatus.EXPIRED:
+                reg.attached = False
+                return reply
+            if reply.status is WindowStatus.TRIMMED:
+                return reply
+            reg.base += reply.correction
+            if reply.status is WindowStatus.RELOCATING:
+                continue
+            self._pacer.measure(time.monotonic() - started, reply.read)
+            return reply
+
+    # How the backlog stays exact while the list changes: ATTACH records the
+    # list's length L at the instant of registration, and from then on every
+    # record pushed reaches this tail's inbox too.  A snapshot record at
+    # index i is therefore at i + P now, where P is the number of pushes
+    # since, counted from the inbox side (see scripts.BACKLOG); LTRIM only
+    # removes indices >= the cap, so a window that runs past the list's
+    # current end lost its oldest records to the cap, and exactly that many
+    # are reported.  An anchor record read earlier is checked at its expected
+    # index in the same script call, which catches pushes that bypassed the
+    # inbox (plain LPUSH by other programs) and corrects P for them.
+
+    def _oldest_first(self, reg: _Registration, snapshot: AttachReply) -> Iterator[Entry]:
+        """The whole snapshot, oldest first, read in windows from its old end."""
+        first = snapshot.newest
+        done = len(first)
+        # The anchor is the newest-side record: trimming reaches it last, so
+        # when it is gone, so is everything still unread.
+        anchor = Anchor(done - 1, first[-1]) if first else None
+        hi = snapshot.length - 1
+        missing = 0
+        while hi >= done:
+            lo = max(done, hi - self._pacer.size + 1)
+            window = self._window(reg, lo, hi, anchor)
+            if window.status is WindowStatus.EXPIRED:
+                self._link.notify(
+                    f"{reg.key}: the tail's registration expired while reading the "
+                    "backlog; older records were skipped"
+                )
+                break
+            if window.status is WindowStatus.TRIMMED:
+                missing += hi - done + 1
+                break
+            missing += hi - lo + 1 - window.read
+            yield from self._matching(reversed(window.candidates), reg.key)
+            hi = lo - 1
+        if missing:
+            self._link.notify(
+                f"{reg.key}: {plural(missing, 'older record was', 'older records were')} "
+                "trimmed by the list's cap before they could be read"
+            )
+        yield from self._matching(reversed(first), reg.key)
+
+    def _newest_first(self, reg: _Registration, snapshot: AttachReply, lines: int) -> list[Entry]:
+        """Up to *lines* matching records of the snapshot, newest first."""
+        first = snapshot.newest
+        found = list(itertools.islice(self._matching(first, reg.key), lines))
+        index = len(first)
+        anchor = Anchor(index - 1, first[-1]) if first else None
+        since = self._pre.since
+        while len(found) < lines and index < snapshot.length:
+            size = self._pacer.size
+            if self._query is None:
+                size = min(size, lines - len(found))
+            hi = min(snapshot.length - 1, index + size - 1)
+            window = self._window(reg, index, hi, anchor)
+            if window.status is not WindowStatus.READ:
+                break
+            found.extend(
+                itertools.islice(self._matching(window.candidates, reg.key), lines - len(found))
+            )
+            if window.read < hi - index + 1:
+                break  # the rest was trimmed by the cap
+            anchor = Anchor(hi, window.oldest)
+            if since is not None and window.maxts is not None and window.maxts < since:
+                break  # everything further is older still
+            index = hi + 1
+        return found
+
+    # -- live records ------------------------------------------------------------
+
+    def _heartbeat(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now < self._next_beat:
+            return
+        self._next_beat = now + self._beat_every
+        if self._follow and not force:
+            self._discover()
+        for reg in self._regs:
+            if not reg.attached:
+                continue
+            reply = scripts.heartbeat(
+                self._link.client, log=reg.key, tail_id=self.tail_id, ttl_ms=self._ttl_ms
+            )
+            if reply.registration is Registration.EXPIRED:
+                reg.attached = False
+            elif reply.dropped > 0:
+                reg.base += reply.dropped
+                self._link.notify(
+                    f"{reg.key}: {plural(reply.dropped, 'record', 'records')} dropped from "
+                    "this tail's buffer because it read too slowly"
+                )
+
+    def _discover(self) -> None:
+        """Follow log keys that appeared in the index and match a watched glob."""
+        if not self._watch:
+            return
+        client = self._link.client
+        known = {reg.key for reg in self._regs}
+        found = logs.matching(
+            (name for name in logs.indexed(client) if name not in known), self._watch
+        )
+        if not found:
+            return
+        for name, kind in zip(found, logs.types(client, found), strict=True):
+            if kind in ("list", "none"):
+                reg = _Registration(name, self.tail_id)
+                self._regs.append(reg)
+                self._new.append(reg)
+                self._link.notify(f"now also reading {name}")
+
+    def _live(self) -> Iterator[list[Entry]]:
+        by_inbox: dict[bytes, _Registration] = {}
+        pops: BlockingPops | None = None
+        try:
+            while True:
+                self._heartbeat()
+                lost = [reg for reg in self._regs if not reg.attached and reg not in self._new]
+                if lost:
+                    yield from self._reattach(lost, "the tail's registration expired")
+                if self._new:
+                    new, self._new = self._new, []
+                    yield from self._reattach(new, None)
+                if pops is None or len(by_inbox) != len(self._regs):
+                    by_inbox = {reg.inbox: reg for reg in self._regs}
+                    if pops is not None:
+                        pops.close()
+                    pops = BlockingPops(
+                        self._link.client, list(by_inbox), block=self._block, drain=DRAIN,
+                        arrived=self._arrived,
+                    )  # fmt: skip
+                popped = pops.next()
+                if popped is None:
+                    continue
+                inbox, raws = popped
+                reg = by_inbox[inbox]
+                reg.base += len(raws)
+                reg.last_raw = raws[-1]
+                batch = self._recent.only_fresh(self._matching(raws, reg.key))
+                if batch:
+                    yield batch
+        finally:
+            if pops is not None:
+                pops.close()
+
+    def _reattach(self, regs: list[_Registration], why: str | None) -> Iterator[list[Entry]]:
+        """Register (again), and return what was logged since the last record
+        seen; say *why* records may be missing when that record is gone."""
+        streams = []
+        for reg in regs:
+            previous = reg.last_raw  # the newest record this tail accounted for
+            records = self._attach(reg, RESUME).newest
+            if previous is not None and previous in records:
+                newer = records[: records.index(previous)]
+            else:
+                newer = records
+                if previous is None:
+                    # Nothing was read before: show only what was logged since
+                    # the tail started (with some room for clock skew).
+                    newer = [
+                        raw
+                        for raw in records
+                        if (ts := decode(raw, reg.key).ts) is None or ts >= self._started - 1
+                    ]
+                if why is not None:
+                    self._link.notify(f"{reg.key}: {why}; records logged meanwhile may be missing")
+            streams.append(list(self._matching(reversed(newer), reg.key)))
+        self._next_beat = time.monotonic() + self._beat_every
+        for batch in batches(merge(streams)):
+            batch = self._recent.only_fresh(batch)
+            if batch:
+                yield batch
+
+    def _recover(self, exc: BaseException) -> Iterator[list[Entry]]:
+        """Reconnect with backoff, then pick up where the tail left off."""
+        self._link.reconnect(exc, ready=lambda: self._heartbeat(force=True))
+        # Records popped from an inbox just as the connection broke (or that a
+        # failover took with the old master) never arrived: catch up from the
+        # log itself, after the last record seen.  Those also still waiting in
+        # the inbox come again later and are dropped as repeats.
+        kept = [reg for reg in self._regs if reg.attached]
+        if kept:
+            yield from self._reattach(kept, None)
+        lost = [reg for reg in self._regs if not reg.attached]
+        if lost:
+            yield from self._reattach(lost, "the server lost this tail's buffer")
