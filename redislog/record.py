@@ -24,6 +24,8 @@ One record is one JSON object.  Reserved fields:
 User fields (``extra=``, structlog key-values, the handler's static ``fields``)
 sit at the top level.  A user field never overwrites a reserved one: it moves
 into the ``extra`` object instead.
+
+Every record begins with :data:`HEAD`, in that order: readers rely on it.
 """
 
 from __future__ import annotations
@@ -59,6 +61,14 @@ RESERVED = frozenset(
         "truncated",
     }
 )
+
+#: The keys every record begins with, in this order: a wire contract.  The
+#: server-side pre-filter (``prefilter.LUA``) and the ``stats`` fast path read
+#: a record's time, level and logger from its first bytes,
+#: ``{"ts":...,"level":"...","levelno":N,"logger":"..."``, without decoding
+#: it.  A record that begins otherwise is still read right, only slowly.
+#: ``build``, ``external`` and ``marker`` all begin so.
+HEAD = ("ts", "level", "levelno", "logger")
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 # Derived from a live record because the set differs between Python versions.
