@@ -117,7 +117,7 @@ def test_lone_record_arrives_without_flush(redis_url: str, client: redis.Redis, 
 def test_redis_down_at_start_then_up(
     server_factory: Callable[..., Server], key: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Records logged while Redis is down arrive once it starts, with one stderr line."""
+    """No call waits while Redis is down; the records arrive once it starts, one stderr line."""
     server = server_factory(start=False)
     handler = RedisHandler(url=server.url, key=key)
     logger = attach(handler, "app.down")
@@ -136,7 +136,9 @@ def test_redis_down_at_start_then_up(
     assert err.count("redislog:") == 1, err
     assert "cannot write to redis://127.0.0.1" in err
     durations.sort()
-    print(f"p99 {durations[9_899] * 1e6:.1f} us, max {durations[-1] * 1e6:.1f} us")
+    assert durations[-1] < 0.1, (
+        f"p99 {durations[9_899] * 1e6:.1f} us, max {durations[-1] * 1e6:.1f} us"
+    )
 
 
 def test_restart_mid_stream_loses_nothing(server_factory: Callable[..., Server], key: str) -> None:
@@ -584,7 +586,9 @@ def test_asyncio_loop_keeps_running_while_redis_is_frozen(
     assert [r["i"] for r in stored(server.client(), key)] == list(range(5_000))
     handler.close()
     lags.sort()
-    print(f"loop lag p99 {lags[int(len(lags) * 0.99)] * 1e3:.2f} ms over {len(lags)} ticks")
+    assert lags[-1] < 0.1, (
+        f"loop lag p99 {lags[int(len(lags) * 0.99)] * 1e3:.2f} ms, max {lags[-1]}"
+    )
 
 
 def test_retries_leave_the_applications_random_sequence_alone(
