@@ -31,6 +31,7 @@ VARIANTS = variants()
 
 
 def test_the_readme_has_both_users_for_each_version() -> None:
+    """The README gives a writer and a reader for Redis 6.2 and for Redis 7."""
     lines = readme_acl()
     assert sorted(lines) == ["6.2", "7.0"]
     for variant in lines.values():

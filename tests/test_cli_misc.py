@@ -15,6 +15,7 @@ from tests.support import Background, cli_env, log_records, one_line_error, run_
 
 
 def test_version() -> None:
+    """--version prints the package's version."""
     result = run_cli("--version")
     assert result.returncode == 0
     assert result.stdout.strip() == f"redislog {__version__}"
@@ -149,6 +150,7 @@ def test_broken_pipe_is_quiet(redis_url: str, key: str) -> None:
 
 
 def test_sigterm_unregisters(redis_url: str, client: redis.Redis, key: str) -> None:
+    """SIGTERM ends a tail with status 143, and its registration goes with it."""
     log_records(redis_url, key, 1)
     tail = Background("tail", key, "--url", redis_url, "-o", "cat")
     tail.wait_lines(1)

@@ -122,6 +122,7 @@ def test_trim_never_cuts_past_a_record_without_a_time(client: redis.Redis, key: 
 
 
 def test_trim_usage_errors(redis_url: str, key: str) -> None:
+    """A bad or future --older-than exits 2, a missing key 1, each with one line."""
     log_records(redis_url, key, 1)
     for args, expected in [
         (["--older-than", "soon"], "bad --older-than 'soon'"),
@@ -214,6 +215,7 @@ def test_rm_asks_on_a_terminal(
 
 
 def test_ls_shows_memory(redis_url: str, client: redis.Redis, key: str) -> None:
+    """ls shows each log's memory as Redis measures it, in ls -h units."""
     log_records(redis_url, key, 2000)
     client.lpush(f"{key}:small", b"x")
     client.sadd(keys.INDEX, f"{key}:small")
@@ -234,4 +236,5 @@ def test_ls_shows_memory(redis_url: str, client: redis.Redis, key: str) -> None:
      (5 * 1024**2 + 1, "5.0M"), (354 * 1024**2, "354M"), (3 * 1024**4, "3.0T")],
 )  # fmt: skip
 def test_human_bytes(size: int, text: str) -> None:
+    """Sizes read like ls -h: 512B, 1.5K, 10K, 354M."""
     assert retention.human_bytes(size) == text

@@ -40,6 +40,7 @@ def test_exit_status_is_1_when_nothing_matches(redis_url: str, key: str) -> None
 
 
 def test_filters(redis_url: str, client: redis.Redis, key: str) -> None:
+    """Level, logger, grep, exclude and field filters select the records search prints."""
     handler = RedisHandler(url=redis_url, key=key)
     db, http = attach(handler, "app.db"), attach(handler, "app.http")
     db.info("Connection Timeout", extra={"order": {"id": 42}, "ms": 1500})

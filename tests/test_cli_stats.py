@@ -98,6 +98,7 @@ def stats_json(*args: str) -> dict[str, Any]:
 
 
 def test_stats_agrees_with_the_data(redis_url: str, client: redis.Redis, key: str) -> None:
+    """The JSON counts per level, bucket, logger and minute match the records' own."""
     now = time.time()
     facts = fill(client, key, now)
     want = expected(facts)
@@ -119,6 +120,7 @@ def test_stats_agrees_with_the_data(redis_url: str, client: redis.Redis, key: st
 
 
 def test_the_chart_shows_the_same_counts(redis_url: str, client: redis.Redis, key: str) -> None:
+    """The chart's legend, bars and summary show the counts the JSON gives."""
     now = time.time()
     facts = fill(client, key, now)
     want = expected(facts)
@@ -202,6 +204,7 @@ def test_nothing_matched_is_not_an_error(redis_url: str, client: redis.Redis, ke
 
 
 def test_stats_usage_errors(redis_url: str, client: redis.Redis, key: str) -> None:
+    """A bad output, --every or level exits 2 with one line."""
     client.lpush(key, b"x")
     client.sadd(keys.INDEX, key)
     for args, expected_text in [

@@ -37,7 +37,7 @@ def leftovers(client: redis.Redis, key: str) -> list[bytes]:
 
 
 def test_send_is_found_by_search(redis_url: str, client: redis.Redis, key: str) -> None:
-    """The issue's example: a sent record, typed, is found by level and field."""
+    """A sent record, its values typed, is found by level and field."""
     sent = run_cli(
         "send", key, "disk full", "-p", "error", "mount=/var", "used=0.97", "--url", redis_url
     )
@@ -89,6 +89,7 @@ def test_send_types_values_and_keeps_reserved_names_apart(
     ],
 )  # fmt: skip
 def test_typed(text: str, value: Any) -> None:
+    """Field values spelled like JSON numbers and literals are typed; anything else stays text."""
     assert ingest.typed(text) == value
     assert type(ingest.typed(text)) is type(value)
 
@@ -100,6 +101,7 @@ def test_typed(text: str, value: Any) -> None:
      ("crit", ("CRITICAL", 50))],
 )  # fmt: skip
 def test_levels(text: str, level: tuple[str, int]) -> None:
+    """send's levels: names, aliases, letters and numbers, named as the viewer shows them."""
     assert ingest.parse_level(text) == level
 
 
@@ -163,7 +165,7 @@ def test_send_errors_are_one_line(
 
 
 def test_pipe_stores_every_line_in_order(redis_url: str, client: redis.Redis, key: str) -> None:
-    """The issue's example: seq 1 100000 | redislog pipe KEY stores 100,000 records in order."""
+    """seq 1 100000 | redislog pipe KEY stores 100,000 records in order."""
     n = 100_000
     data = "".join(f"{i}\n" for i in range(1, n + 1)).encode()
     result = run_with_input("pipe", key, "--url", redis_url, data=data)
@@ -179,6 +181,7 @@ def test_pipe_stores_every_line_in_order(redis_url: str, client: redis.Redis, ke
 
 
 def test_pipe_keeps_json_lines_structured(redis_url: str, client: redis.Redis, key: str) -> None:
+    """A JSON line keeps its message, level, time, logger and fields; -p and -l fill the gaps."""
     lines = [
         {"msg": "hi", "level": "error", "user": 7},
         {"message": "from logstash", "@timestamp": "2026-01-02T03:04:05Z", "severity": "warn"},

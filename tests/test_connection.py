@@ -20,6 +20,7 @@ from tests.support import one_line_error, run_cli
     ],
 )
 def test_accepted_urls(url: str) -> None:
+    """redis://, rediss:// with TLS options, unix:// and Sentinel URLs are accepted."""
     assert connection.check(url) == url
 
 
@@ -36,6 +37,7 @@ def test_accepted_urls(url: str) -> None:
     ],
 )
 def test_refused_urls(url: str, message: str) -> None:
+    """A URL redislog cannot use is refused at configuration, and by the CLI with exit 2."""
     with pytest.raises(ValueError, match=message):
         connection.check(url)
     with pytest.raises(ValueError, match=message):
@@ -44,12 +46,14 @@ def test_refused_urls(url: str, message: str) -> None:
 
 
 def test_sentinel_parts() -> None:
+    """A Sentinel URL names its sentinels, service, db, user and password."""
     parts = connection.sentinel_parts("redis+sentinel://app:p%40ss@s1:26379,[::1]:26380/logs/3")
     assert parts.sentinels == [("s1", 26379), ("::1", 26380)]
     assert (parts.service, parts.db, parts.username, parts.password) == ("logs", 3, "app", "p@ss")
 
 
 def test_passwords_are_masked() -> None:
+    """Every password in a URL, the sentinels' and the key file's too, shows as ***."""
     assert (
         connection.redact("redis+sentinel://app:pw@s1:1,s2:2/logs?sentinel_password=spw")
         == "redis+sentinel://app:***@s1:1,s2:2/logs?sentinel_password=***"

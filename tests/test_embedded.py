@@ -53,6 +53,7 @@ def test_processes_share_one_persistent_server(home: Path) -> None:
 
 
 def test_socket_is_private(home: Path) -> None:
+    """The embedded server's socket and directory are the user's alone."""
     embedded.ensure(home)
     assert (home / embedded.SOCKET).stat().st_mode & 0o077 == 0
     assert os.stat(home).st_mode & 0o077 == 0

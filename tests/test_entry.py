@@ -87,6 +87,7 @@ def test_dropped_records_marker() -> None:
 
 
 def test_structlog_shape() -> None:
+    """structlog's event, level, logger and ISO timestamp are read as such."""
     entry = decoded(
         event="user logged in",
         level="info",
@@ -103,12 +104,14 @@ def test_structlog_shape() -> None:
 
 
 def test_structlog_exception_key() -> None:
+    """structlog's exception key is the traceback."""
     entry = decoded(event="failed", level="error", exception="Traceback...\nKeyError: 'x'")
     assert entry.exc == "Traceback...\nKeyError: 'x'"
     assert entry.fields == {}
 
 
 def test_logstash_shape() -> None:
+    """logstash's message, @timestamp with an offset and log.level are read as such."""
     entry = decoded(
         **{
             "@timestamp": "2026-11-26T02:02:03.456+01:00",
@@ -131,6 +134,7 @@ def test_logstash_shape() -> None:
 
 
 def test_python_json_logger_shape(zone: Callable[[str], None]) -> None:
+    """python-json-logger's asctime, levelname and name are read as such."""
     zone("UTC0")
     entry = decoded(
         asctime="2026-11-26 01:02:03,456",
@@ -147,6 +151,7 @@ def test_python_json_logger_shape(zone: Callable[[str], None]) -> None:
 
 
 def test_pino_levels_and_millisecond_time() -> None:
+    """pino's level numbers map to Python's; its millisecond time is read."""
     entry = decoded(level=30, time=1795654923456, pid=1, hostname="web", msg="hi")
     assert (entry.level, entry.levelno) == ("INFO", 20)
     assert entry.ts == pytest.approx(T0)
@@ -174,6 +179,7 @@ def test_id_is_a_field_in_foreign_records() -> None:
 
 
 def test_aliases_severity_and_docker_log() -> None:
+    """severity is a level and Docker's log key a message."""
     entry = decoded(
         severity="critical",
         log="container says hi\n",
@@ -208,6 +214,7 @@ def test_only_the_used_alias_is_consumed() -> None:
     ],
 )
 def test_level_names_and_numbers(level: object, expected: tuple[str, int | None]) -> None:
+    """A level name in any case, an alias, digits or a number: its name and number."""
     entry = decoded(msg="m", level=level)
     assert (entry.level, entry.levelno) == expected
 
@@ -243,6 +250,7 @@ def test_levelno_wins_over_the_name_number() -> None:
     ],
 )
 def test_timestamp_forms(value: object) -> None:
+    """Epoch seconds, milli-, micro- and nanoseconds and ISO 8601 forms all give the same time."""
     assert timestamp(value) == pytest.approx(T0, abs=1e-3)
 
 
@@ -272,6 +280,7 @@ def test_timestamp_without_zone_is_local(zone: Callable[[str], None]) -> None:
     ],
 )
 def test_bad_timestamps_are_none(value: object) -> None:
+    """A time that cannot be one (wrong type, out of range, not a date) is unknown."""
     assert timestamp(value) is None
 
 
@@ -303,6 +312,7 @@ def test_level_and_logger_of_odd_types() -> None:
 
 
 def test_text_of() -> None:
+    """Values read as their natural JSON text."""
     assert [text_of(v) for v in ("s", True, False, None, 42, 1.5, 2.0)] == [
         "s",
         "true",
@@ -340,6 +350,7 @@ def test_text_of() -> None:
     ],
 )
 def test_not_a_record(raw: bytes, problem: str, msg: str) -> None:
+    """Elements that are not JSON objects become entries with their text and a problem."""
     entry = decode(raw, "k")
     assert entry.problem == problem
     assert entry.msg == msg
@@ -381,6 +392,7 @@ def test_5000_digit_integer() -> None:
 
 
 def test_nan_and_infinity() -> None:
+    """NaN and infinities are read (as the stdlib does), so not re-emitted verbatim."""
     entry = decode(b'{"msg": "m", "a": NaN, "b": -Infinity}', "k")
     assert entry.problem is None
     assert entry.fields["b"] == float("-inf")
@@ -396,6 +408,7 @@ def test_lone_surrogate_escape() -> None:
 
 
 def test_deep_nesting() -> None:
+    """JSON nested too deeply is a problem, not a crash."""
     entry = decode(b"[" * 100_000 + b"]" * 100_000, "k")
     assert entry.problem == "JSON nested too deeply"
     assert entry.data is None
@@ -414,6 +427,7 @@ def test_ten_megabyte_record_is_kept_whole() -> None:
 
 
 def test_other_input_types() -> None:
+    """bytearray, memoryview and str elements decode like bytes."""
     assert decode(bytearray(b'{"msg": "a"}'), "k").msg == "a"  # type: ignore[arg-type]
     assert decode(memoryview(b'{"msg": "b"}'), "k").msg == "b"  # type: ignore[arg-type]
     assert decode('{"msg": "c"}', "k").msg == "c"  # type: ignore[arg-type]

@@ -218,6 +218,7 @@ def test_read_only_replica_then_promoted(
 def test_wrong_password_buffers_then_drops_with_counts(
     server_factory: Callable[..., Server], key: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A refused password: the buffer fills, the rest counts as dropped; no password shown."""
     server = server_factory("--requirepass", "right")
     url = f"redis://:hunter2@127.0.0.1:{server.port}/0"
     handler = RedisHandler(url=url, key=key, buffer_records=50, flush_timeout=0.5)

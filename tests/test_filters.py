@@ -58,11 +58,13 @@ def fields(*conditions: str) -> Callable[[Entry], bool]:
     ],
 )
 def test_parse_level(text: str, expected: tuple[int, int]) -> None:
+    """A level is a minimum, or an inclusive range with either end open."""
     assert parse_level(text) == expected
 
 
 @pytest.mark.parametrize("text", ["loud", "", "x..error", "info..y", "-5"])
 def test_parse_level_errors(text: str) -> None:
+    """A word that is not a level is refused with one line."""
     with pytest.raises(FilterError) as caught:
         parse_level(text)
     assert str(caught.value) == (
@@ -72,6 +74,7 @@ def test_parse_level_errors(text: str) -> None:
 
 
 def test_minimum_level() -> None:
+    """A level keeps that level and worse, numbers between names too."""
     query = parse_query(level="warning")
     assert (query.min_level, query.max_level) == (30, None)
     assert [query.matches(decoded(msg="m", levelno=n)) for n in (10, 20, 30, 40, 50, 35)] == [
@@ -110,6 +113,7 @@ def test_records_without_level_only_match_without_level_filter() -> None:
 
 
 def test_logger_and_its_children() -> None:
+    """A logger selects itself and its dotted children, not name prefixes."""
     query = parse_query(loggers=["app.db"])
     names = ["app.db", "app.db.pool", "app.db.pool.conn", "app.dbx", "app", "other.app.db"]
     assert [query.matches(decoded(msg="m", logger=name)) for name in names] == [
@@ -142,6 +146,7 @@ def test_empty_logger_name_is_an_error() -> None:
 
 
 def test_grep_smart_case() -> None:
+    """A lower-case pattern ignores case; one with upper case does not."""
     lower = parse_query(grep="timeout|refused")
     assert lower.matches(decoded(msg="Connection REFUSED"))
     assert lower.matches(decoded(msg="read Timeout"))
@@ -157,6 +162,7 @@ def test_grep_escapes_do_not_count_as_upper_case() -> None:
 
 
 def test_grep_forced_case() -> None:
+    """--case-sensitive and its opposite beat smart case."""
     assert not parse_query(grep="timeout", case_sensitive=True).matches(decoded(msg="Timeout"))
     assert parse_query(grep="Timeout", case_sensitive=False).matches(decoded(msg="timeout"))
 
@@ -167,12 +173,14 @@ def test_grep_only_searches_the_message() -> None:
 
 
 def test_exclude() -> None:
+    """A record whose message matches an exclude pattern is dropped."""
     query = parse_query(exclude=["healthz", "metrics"])
     assert not query.matches(decoded(msg="GET /healthz"))
     assert query.matches(decoded(msg="GET /orders"))
 
 
 def test_bad_regex() -> None:
+    """A regex that does not compile is refused with one line."""
     with pytest.raises(
         FilterError, match=r"^bad regex '\(': missing \), unterminated subpattern at position 0$"
     ):
@@ -212,6 +220,7 @@ def test_not_equal_also_matches_missing() -> None:
 
 
 def test_regex_conditions() -> None:
+    """key~regex searches the value's text; (?i) ignores case."""
     match = fields("path~^/api/v[0-9]+/")
     assert match(decoded(msg="m", path="/api/v2/orders"))
     assert not match(decoded(msg="m", path="/static/api/v2/"))
@@ -223,6 +232,7 @@ def test_regex_conditions() -> None:
 
 
 def test_negated_regex() -> None:
+    """key!~regex keeps records without a match, and those without the key."""
     match = fields("path!~^/health")
     assert match(decoded(msg="m", path="/orders"))
     assert not match(decoded(msg="m", path="/healthz"))
@@ -239,6 +249,7 @@ def test_negated_regex() -> None:
     ],
 )
 def test_numeric_comparisons(condition: str, results: list[bool]) -> None:
+    """Comparisons take numbers and numeric strings, never booleans or text."""
     match = fields(condition)
     values: list[object] = [9.5, 10, "11", 2**80, "abc", True, None]
     assert [match(decoded(msg="m", n=value)) for value in values] == results
@@ -261,6 +272,7 @@ def test_presence_and_absence() -> None:
 
 
 def test_dotted_paths() -> None:
+    """Dotted keys reach into nested objects and list items."""
     entry = decoded(
         msg="m",
         http={"status": 503, "request": {"method": "GET"}},
@@ -282,6 +294,7 @@ def test_literal_dotted_key_wins() -> None:
 
 
 def test_reserved_keys_work_too() -> None:
+    """Conditions apply to reserved fields such as logger and pid."""
     entry = decoded(ts=1.0, levelno=40, level="ERROR", logger="app.db", msg="m", pid=77)
     assert fields("logger=app.db")(entry)
     assert fields("pid=77")(entry)
@@ -305,6 +318,7 @@ def test_other_conditions_are_anded() -> None:
 
 
 def test_condition_keeps_its_text() -> None:
+    """A condition keeps the text it was written as, and its key, operator and number."""
     condition = parse_condition(" http.status >= 500")
     assert (condition.key, condition.op, condition.number) == ("http.status", ">=", 500.0)
     assert str(condition) == " http.status >= 500"
@@ -326,6 +340,7 @@ def test_condition_keeps_its_text() -> None:
     ],
 )
 def test_bad_conditions(text: str, message: str) -> None:
+    """A condition that cannot be read is refused with one line saying why."""
     with pytest.raises(FilterError) as caught:
         parse_condition(text)
     assert str(caught.value) == message
@@ -335,6 +350,7 @@ def test_bad_conditions(text: str, message: str) -> None:
 
 
 def test_records_that_are_not_objects() -> None:
+    """Plain text passes text filters only, never structured ones."""
     junk = decode(b"plain text: disk full", "k")
     assert parse_query().matches(junk)
     assert parse_query(grep="disk").matches(junk)
@@ -387,6 +403,7 @@ def test_objects_with_invalid_utf8_still_filter_normally() -> None:
     ],
 )
 def test_parse_time(text: str, expected: float) -> None:
+    """Times: now, durations before or after now, clock times, dates, ISO 8601, epoch."""
     assert parse_time(text, NOW) == pytest.approx(expected)
 
 
@@ -396,6 +413,7 @@ def test_parse_time(text: str, expected: float) -> None:
     ["10q", "", "soon", "300", "5m from now", "+5m ago", "25:00", "2026-02-30", "@x", "1e999d"],
 )
 def test_parse_time_errors(text: str) -> None:
+    """A time that cannot be read is refused with one line."""
     with pytest.raises(FilterError) as caught:
         parse_time(text, NOW)
     assert str(caught.value) == f"bad time {text!r}: use 10m, 2h, 1d, ISO 8601, today or yesterday"
@@ -403,6 +421,7 @@ def test_parse_time_errors(text: str) -> None:
 
 @pytest.mark.usefixtures("est")
 def test_time_window() -> None:
+    """The time window is inclusive at both ends; records without a time never pass."""
     query = parse_query(since=parse_time("1h", NOW), until=parse_time("10m", NOW))
     assert (query.since, query.until) == (NOW - 3600, NOW - 600)
     assert query.matches(decoded(ts=NOW - 1800, msg="m"))
@@ -416,6 +435,7 @@ def test_time_window() -> None:
 
 @pytest.mark.usefixtures("est")
 def test_reversed_time_window() -> None:
+    """A window that starts after it ends is refused, showing both ends."""
     with pytest.raises(FilterError) as caught:
         parse_query(since=parse_time("10m", NOW), until=parse_time("1h", NOW))
     assert str(caught.value) == (
@@ -449,6 +469,7 @@ def test_any_filter_makes_the_query_non_empty() -> None:
 
 
 def test_everything_together() -> None:
+    """All filters apply at once: a record must pass each."""
     query = parse_query(
         level="warning",
         loggers=["billing"],

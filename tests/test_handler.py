@@ -79,6 +79,7 @@ def test_dictconfig_threads_deliver_everything_once_in_order(
 
 
 def test_exception_record(redis_url: str, client: redis.Redis, key: str) -> None:
+    """logger.exception stores the traceback, the exception's type and the fields."""
     handler = RedisHandler(url=redis_url, key=key)
     logger = attach(handler, "app.exc")
     try:
@@ -208,6 +209,7 @@ def test_overflow_keeps_newest_and_writes_a_drop_marker(
 
 
 def test_overflow_by_bytes(server_factory: Callable[..., Server], key: str) -> None:
+    """The byte bound keeps the newest records and counts the rest in a marker."""
     server = server_factory(start=False)
     handler = RedisHandler(url=server.url, key=key, buffer_bytes=64 * 1024)
     logger = attach(handler, "app.bytes")
@@ -270,6 +272,7 @@ def test_exit_with_frozen_redis_is_bounded(
 
 
 def test_close_twice_and_emit_after_close(redis_url: str, key: str) -> None:
+    """Closing twice is harmless; a record logged after close is counted dropped."""
     handler = RedisHandler(url=redis_url, key=key)
     logger = attach(handler, "app.closed")
     logger.info("one")
@@ -405,6 +408,7 @@ def test_bad_configuration_fails_fast() -> None:
 
 
 def test_url_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The URL is the argument, else REDISLOG_URL, else REDIS_URL; passwords stay hidden."""
     monkeypatch.setenv("REDIS_URL", "redis://other:1/0")
     assert RedisHandler(key="logs:x").target.url == "redis://other:1/0"
     monkeypatch.setenv("REDISLOG_URL", "redis://:pw@mine:2/0")

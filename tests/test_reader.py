@@ -173,7 +173,7 @@ def test_consumer_drains_every_key_oldest_first(
     assert client.llen(f"{key}:a") == client.llen(f"{key}:b") == 0
 
 
-def test_resolve_globs_and_types(client: redis.Redis, key: str) -> None:
+def test_find_expands_globs_and_skips_keys_of_other_types(client: redis.Redis, key: str) -> None:
     push(client, f"{key}:x", b"1")
     push(client, f"{key}:y", b"2")
     client.set(f"{key}:s", "x")
@@ -191,6 +191,7 @@ def test_resolve_globs_and_types(client: redis.Redis, key: str) -> None:
 
 
 def test_describe_logs(client: redis.Redis, key: str) -> None:
+    """ls's view of a log: its length, cap, live tails, oldest and newest record."""
     push(client, key, ours(1), ours(2), maxlen=50)
     [info] = reader.describe_logs(client, [key])
     assert (info.kind, info.length, info.maxlen, info.tails) == ("list", 2, 50, 0)
@@ -266,6 +267,8 @@ def test_prefilter_never_drops_a_match(
 
 
 def test_needles_come_from_the_regex() -> None:
+    """Needles are the longest plain text every match contains, case folded where it must be."""
+
     def group(pattern: str) -> object:
         return prefilter.for_query(filters.parse_query(grep=pattern)).groups
 
@@ -283,12 +286,8 @@ def test_needles_come_from_the_regex() -> None:
     assert prefilter.usable("ab c")
 
 
-def test_reader_scripts_run_on_both_server_versions(client: redis.Redis) -> None:
-    for source in (scripts.ATTACH, scripts.BACKLOG, scripts.SCAN):
-        client.script_load(source)
-
-
 def test_search_progress_reports_windows(client: redis.Redis, key: str) -> None:
+    """The search reports its progress after every window."""
     push(client, key, *(ours(i) for i in range(2000)))
     seen: list[int] = []
     search = reader.Search(client, [key], on_window=lambda p: seen.append(p.scanned), window=500)
@@ -336,6 +335,7 @@ def test_tail_survives_cut_connections(
 
 def test_literal_runs_of_a_plain_pattern() -> None:
     # literal_runs relies on the regex parser; a missing one only disables it.
+    """The regex parser the needles rely on is there (else pre-filtering is off)."""
     assert prefilter.literal_runs(re.compile("abc")) == [["abc"]]
 
 
@@ -368,6 +368,7 @@ def test_tail_follows_keys_that_appear_later(
 
 
 def test_consumer_reconnects(client: redis.Redis, key: str, shared_server: Server) -> None:
+    """A consumer whose connection is cut says so, reconnects and goes on popping."""
     proxy = Proxy(shared_server.port)
     try:
         via = connection.resolve(f"redis://127.0.0.1:{proxy.port}/0")

@@ -51,6 +51,7 @@ def test_extras_at_top_level_and_collisions_kept_aside() -> None:
 
 
 def test_exception_fields() -> None:
+    """A record with an exception carries its traceback and type."""
     try:
         raise KeyError("missing")
     except KeyError:
@@ -126,6 +127,7 @@ def test_oversized_record_is_shortened_with_a_marker() -> None:
 
 
 def test_many_fields_still_fit() -> None:
+    """A record of thousands of fields is cut to the size limit and keeps its id."""
     entry = {f"f{i}": "v" * 50 for i in range(2000)}
     entry.update(ts=1.0, level="INFO", levelno=20, logger="x", id="p:6", msg="m")
     data = serialize.dumps(entry, max_bytes=4096)

@@ -139,10 +139,12 @@ def sample(**extra: Any) -> Entry:
     ],
 )
 def test_escape(text: str, expected: str) -> None:
+    """Control and invisible characters show as visible escapes; text stays."""
     assert escape(text) == expected
 
 
 def test_escape_newlines() -> None:
+    """With newlines=True, newlines and tabs are escaped too."""
     assert escape("a\nb\tc\x1b", newlines=True) == "a\\nb\\tc\\x1b"
 
 
@@ -150,6 +152,7 @@ def test_escape_newlines() -> None:
 
 
 def test_pretty_line() -> None:
+    """pretty: time, level, logger, message, fields, then the traceback under a gutter."""
     assert render(sample()) == (
         '01:02:03.456 ERROR app.db query failed order_id=42 user="a b" http.status=500\n'
         "             │ Traceback (most recent call last):\n"
@@ -159,6 +162,7 @@ def test_pretty_line() -> None:
 
 
 def test_pretty_levels_and_missing_parts() -> None:
+    """pretty: levels five wide and shortened, missing time and level left blank."""
     entries = [
         decoded(ts=TODAY, levelno=10, msg="d"),
         decoded(ts=TODAY, level="info", msg="i"),
@@ -180,6 +184,7 @@ def test_pretty_levels_and_missing_parts() -> None:
 
 
 def test_pretty_local_time(zone_est: None) -> None:
+    """pretty shows local time unless --utc."""
     out = render(decoded(ts=TODAY, msg="m"), utc=False)
     assert out.endswith("20:02:03.456       m\n")
 
@@ -221,6 +226,7 @@ def test_pretty_multiline_message_is_indented() -> None:
 
 
 def test_pretty_stack() -> None:
+    """pretty: a stack goes under its record like a traceback."""
     entry = decoded(ts=TODAY, msg="m", stack="Stack (most recent call last):\n  here\n")
     assert render(entry) == (
         "01:02:03.456       m\n"
@@ -230,6 +236,7 @@ def test_pretty_stack() -> None:
 
 
 def test_pretty_problem_records() -> None:
+    """pretty: elements that are not records show their problem and text."""
     entries = [
         decode(b"plain text", "k"),
         decode(b"[1, 2]", "k"),
@@ -249,6 +256,7 @@ def test_pretty_problem_records() -> None:
 
 
 def test_pretty_show_key() -> None:
+    """pretty: each record starts with its log key, escaped, and continuations line up."""
     entries = [
         decode(b'{"msg": "a"}', "logs:one"),
         decode(b'{"msg": "b\\nc"}', "logs:\x1b]0;x\x07"),
@@ -272,6 +280,7 @@ def test_key_colors_are_stable() -> None:
 
 
 def test_pretty_colors() -> None:
+    """pretty in colour: our own SGR codes around the parts, data escapes dimmed."""
     out = render(sample(), color="always")
     first = out.splitlines()[0]
     assert first == (
@@ -294,6 +303,7 @@ def test_pretty_colors() -> None:
 
 
 def test_pretty_date_lines() -> None:
+    """pretty: a date line marks each change of day."""
     day = 981158400.0  # 2001-02-03T00:00:00Z
     entries = [
         decoded(ts=day + 10, msg="a"),
@@ -310,6 +320,7 @@ def test_pretty_date_lines() -> None:
 
 
 def test_pretty_single_line() -> None:
+    """--single-line: newlines as ``\\n`` and the traceback as a field, on one line."""
     entry = decoded(ts=TODAY, msg="a\nb", exc="T\nE")
     assert render(entry, single_line=True) == '01:02:03.456       a\\nb exc="T\\nE"\n'
 
@@ -323,6 +334,7 @@ def test_long_line_is_not_wrapped_when_piped() -> None:
 
 
 def test_text_for_rich_layouts() -> None:
+    """A record as a rich Text prints literally, markup and escapes included."""
     entry = decoded(ts=TODAY, level="error", logger="app", msg=MARKUP + "\x1b[2J")
     renderer = Renderer(file=io.StringIO(), color="never", utc=True)
     text = renderer.text(entry)
@@ -340,6 +352,7 @@ def test_text_for_rich_layouts() -> None:
 
 
 def test_shortening_markers() -> None:
+    """Long values are cut on screen with a marker saying how much went; --full keeps them."""
     entry = decoded(ts=TODAY, msg="a" * (MAX_MESSAGE + 5), v="é" * (MAX_VALUE + 3))
     out = render(entry)
     assert out == (
@@ -353,6 +366,7 @@ def test_shortening_markers() -> None:
 
 
 def test_too_many_fields() -> None:
+    """Fields beyond the limit are counted, not shown, unless --full."""
     entry = decoded(ts=TODAY, msg="m", **{f"f{n}": n for n in range(MAX_FIELDS + 50)})
     out = render(entry)
     assert out.endswith(f" f{MAX_FIELDS - 1}={MAX_FIELDS - 1} …[+50 fields]\n")
@@ -378,6 +392,7 @@ def test_ten_megabytes_render_bounded_and_json_whole() -> None:
 
 
 def test_logfmt() -> None:
+    """logfmt: UTC time, level, logger, quoted message, fields, traceback."""
     iso = time.strftime("%Y-%m-%dT01:02:03.456Z", time.gmtime(TODAY))
     assert render(sample(), output="logfmt") == (
         f'ts={iso} level=error logger=app.db msg="query failed" order_id=42 user="a b"'
@@ -387,6 +402,7 @@ def test_logfmt() -> None:
 
 
 def test_logfmt_problem_records_and_key() -> None:
+    """logfmt: elements that are not records give their problem and text."""
     out = render(
         [decode(b"bad \x1b[2J", "logs:a"), decode(b"\xff", "logs:a")],
         output="logfmt",
@@ -399,6 +415,7 @@ def test_logfmt_problem_records_and_key() -> None:
 
 
 def test_cat() -> None:
+    """cat: the message, its further lines and traceback indented."""
     assert render(sample(), output="cat") == (
         "query failed\n"
         "  Traceback (most recent call last):\n"
@@ -416,6 +433,7 @@ def test_json_keeps_the_stored_record() -> None:
 
 
 def test_json_is_ascii() -> None:
+    """json: everything beyond ASCII, DEL and C1 included, is a ``\\u`` escape."""
     raw = orjson.dumps({"msg": "café 😀\u202e\x7f\x85 \x1b"})
     out = render(decode(raw, "k"), output="json")
     assert out == '{"msg":"caf\\u00e9 \\ud83d\\ude00\\u202e\\u007f\\u0085 \\u001b"}\n'
@@ -432,6 +450,7 @@ def test_json_reencodes_what_is_not_strict_single_line_json() -> None:
 
 
 def test_json_problem_records() -> None:
+    """json: an element that is not a record becomes {raw, problem}."""
     entries = [decode(b"plain \x1b", "k"), decode(b"[1]", "k"), decode(b"\xff", "k")]
     assert render(entries, output="json").splitlines() == [
         '{"raw":"plain \\u001b","problem":"not JSON"}',
@@ -441,6 +460,7 @@ def test_json_problem_records() -> None:
 
 
 def test_json_show_key() -> None:
+    """json: logkey leads each object when several keys are shown."""
     entries = [
         decode(b'{"msg": "m"}', "logs:a"),
         decode(b"{ }", "logs:a"),
@@ -504,6 +524,7 @@ def assert_safe(out: str, output: str) -> None:
 @pytest.mark.parametrize("output", OUTPUTS)
 @pytest.mark.parametrize("show_key", [False, True])
 def test_hostile_content(output: str, show_key: bool) -> None:
+    """Hostile content is escaped in every mode, with and without colour."""
     entries = hostile_entries()
     plain = render(entries, output=output, show_key=show_key)
     assert_safe(plain, output)
@@ -532,6 +553,7 @@ def test_one_line_per_record_in_json_and_logfmt() -> None:
 
 
 def test_hostile_key_names() -> None:
+    """Hostile log key names are escaped in every mode."""
     entry = decoded(ts=TODAY, msg="m")
     entry.key = "logs:\x1b]8;;http://x\x1b\\\u202e"
     for output in OUTPUTS:
@@ -635,11 +657,13 @@ def test_broken_pipe_propagates() -> None:
     ],
 )
 def test_parse_output(name: str, expected: str) -> None:
+    """Output names in any case, and their aliases jsonl and raw."""
     assert parse_output(name) == expected
     assert Renderer(name, file=io.StringIO()).output == expected
 
 
 def test_bad_output_and_color() -> None:
+    """An unknown output or colour mode is refused with one line."""
     with pytest.raises(
         ValueError, match=r"^unknown output 'xml': use pretty, json, logfmt or cat$"
     ):
@@ -670,6 +694,7 @@ def test_bad_output_and_color() -> None:
 def test_use_color(
     monkeypatch: pytest.MonkeyPatch, mode: str, tty: bool, env: dict[str, str], expected: bool
 ) -> None:
+    """--color auto follows the terminal, NO_COLOR, TERM and FORCE_COLOR; always and never win."""
     for name in ("NO_COLOR", "FORCE_COLOR", "TERM"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():

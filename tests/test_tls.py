@@ -103,6 +103,7 @@ def test_a_client_without_a_certificate_is_refused(tls: TlsServer) -> None:
 
 
 def test_tls_options_need_a_rediss_url(tls: TlsServer, authority: Authority) -> None:
+    """TLS options on a redis:// URL are refused with exit 2."""
     url = f"redis://127.0.0.1:{tls.plain.port}/0?ssl_ca_certs={authority.cert}"
     error = one_line_error(run_cli("ls", "--url", url), 2)
     assert "TLS options need a rediss:// URL" in error

@@ -93,6 +93,7 @@ def _fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 @given(steps=actions)
 def test_promises_hold_under_random_faults(steps: list[tuple[str, int]]) -> None:
+    """Under random faults each record is stored once or counted dropped, in order."""
     server = ModelServer()
     producer = record.Producer()
     w = writer.Writer(
