@@ -5,7 +5,7 @@ One row per time bucket, oldest first; each bar is stacked from the least to
 the most severe level, so errors sit at its end, and a level that has records
 in a bucket always gets at least one cell there when it is an error.  In
 color every level has its own color; without color, its own letter.  Level
-and logger names and log keys are data: they pass through ``render.escape``
+and logger names and log keys are data: they pass through ``escapes.escape``
 and into rich ``Text`` objects, never into markup.
 """
 

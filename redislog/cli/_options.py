@@ -19,7 +19,7 @@ import time
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import typer
 
@@ -32,7 +32,9 @@ _OUTPUT = "Output"
 
 
 class Group:
-    """A group of options (see :func:`grouped`)."""
+    """A group of options (see :func:`grouped`): a dataclass."""
+
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
 
 
 def grouped(command: Callable[..., None]) -> Callable[..., None]:
@@ -56,7 +58,7 @@ def grouped(command: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(command)
     def run(**values: Any) -> None:
         for name, group in groups.items():
-            names = [field.name for field in dataclasses.fields(group)]  # type: ignore[arg-type]
+            names = [field.name for field in dataclasses.fields(group)]
             values[name] = group(**{field: values.pop(field) for field in names})
         command(**values)
 
@@ -75,7 +77,7 @@ def _options(group: type[Group]) -> list[inspect.Parameter]:
             default=field.default,
             annotation=Annotated[types[field.name], field.metadata["option"]],
         )
-        for field in dataclasses.fields(group)  # type: ignore[arg-type]
+        for field in dataclasses.fields(group)
     ]
 
 

@@ -59,13 +59,14 @@ def failing(what: str, *also: type[BaseException]) -> Iterator[None]:
     A Redis error (and any of *also*) reads ``<what>: <why>``; the package's
     own one-line errors (no such key, the list moved...) read as they are.
     """
+    failures: tuple[type[BaseException], ...] = (*connection.ERRORS, *also)
     try:
         yield
     except BrokenPipeError:
         raise  # stdout closed: not a Redis failure (see output_guard)
     except _ONE_LINE as exc:
         fail(str(exc))
-    except (*connection.ERRORS, *also) as exc:  # type: ignore[misc]
+    except failures as exc:
         fail(f"{what}: {connection.describe(exc)}")
 
 
