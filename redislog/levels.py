@@ -14,6 +14,9 @@ counts or shows a level asks here, so they all agree:
 
 from __future__ import annotations
 
+import bisect
+import functools
+
 #: Level names and numbers, least severe first.
 NUMBERS: dict[str, int] = {
     "TRACE": 5,
@@ -44,6 +47,8 @@ ERROR = NUMBERS["ERROR"]
 MAX = 2**31 - 1
 
 _NAMES = {number: name for name, number in NUMBERS.items()}
+_BOUNDS = list(NUMBERS.values())  # ascending
+_COLOR_KEYS = [name.lower() for name in NUMBERS]
 # The pretty output's level column is five characters wide.
 _SHORT = {"WARNING": "WARN", "CRITICAL": "CRIT", "EMERGENCY": "EMERG"}
 # pino and bunyan number their levels differently from Python.
@@ -93,6 +98,8 @@ def short(name: str) -> str:
     return _SHORT.get(name, name)
 
 
+# Renderers ask once per record: the answers are remembered.
+@functools.lru_cache(maxsize=256)
 def color_key(levelno: int | None) -> str:
     """The key a display colours level *levelno* by: the lower-case name of the
     named level at or below it (``trace`` below that, ``none`` without a level).
@@ -101,9 +108,4 @@ def color_key(levelno: int | None) -> str:
     """
     if levelno is None:
         return "none"
-    key = "trace"
-    for name, value in NUMBERS.items():
-        if value > levelno:
-            break
-        key = name.lower()
-    return key
+    return _COLOR_KEYS[max(0, bisect.bisect_right(_BOUNDS, levelno) - 1)]
