@@ -26,7 +26,7 @@ import typer
 from redislog import filters, ingest, keys, render, writer
 from redislog.cli._session import fail
 
-KEYWORD = inspect.Parameter.KEYWORD_ONLY
+_KEYWORD = inspect.Parameter.KEYWORD_ONLY
 _FILTERS = "Filters"
 _OUTPUT = "Output"
 
@@ -53,7 +53,7 @@ def grouped(command: Callable[..., None]) -> Callable[..., None]:
             groups[parameter.name] = hint
             parameters += _options(hint)
         else:
-            parameters.append(parameter.replace(kind=KEYWORD, annotation=hint))
+            parameters.append(parameter.replace(kind=_KEYWORD, annotation=hint))
 
     @functools.wraps(command)
     def run(**values: Any) -> None:
@@ -73,7 +73,7 @@ def _options(group: type[Group]) -> list[inspect.Parameter]:
     return [
         inspect.Parameter(
             field.name,
-            inspect.Parameter.KEYWORD_ONLY,
+            _KEYWORD,
             default=field.default,
             annotation=Annotated[types[field.name], field.metadata["option"]],
         )
