@@ -295,11 +295,11 @@ def _sentinel_master(url: str, timeouts: dict[str, Any]) -> redis.Redis:
         for name in _SENTINEL_OPTIONS
         if name in parts.options
     }
-    sentinel = Sentinel(
+    sentinel = Sentinel(  # type: ignore[no-untyped-call,unused-ignore]
         parts.sentinels,
         sentinel_kwargs={**timeouts, "retry": _no_retries(), **sentinel_auth},
     )
-    master: redis.Redis = sentinel.master_for(
+    master: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call,unused-ignore]
         parts.service,
         db=parts.db,
         username=parts.username,

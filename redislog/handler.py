@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from redislog import connection, keys, serialize
-from redislog.record import Producer, build
+from redislog.record import Producer, build, event_of
 from redislog.writer import BUFFER_BYTES, BUFFER_RECORDS, FLUSH_TIMEOUT, MAXLEN, Writer
 
 
@@ -54,6 +56,9 @@ class RedisHandler(logging.Handler):
         socket_timeout: seconds one Redis call may take.
         connect_timeout: seconds one connection attempt may take.
         client: a ready Redis client, instead of *url*.
+        flush_on_signal: deliver buffered records (within *flush_timeout*)
+            when SIGTERM, SIGINT, SIGHUP or SIGQUIT ends the process with
+            its default action; False leaves signal handling alone.
     """
 
     def __init__(
@@ -71,21 +76,30 @@ class RedisHandler(logging.Handler):
         socket_timeout: float = connection.SOCKET_TIMEOUT,
         connect_timeout: float = connection.CONNECT_TIMEOUT,
         client: connection.Client | None = None,
+        flush_on_signal: bool = True,
     ) -> None:
-        super().__init__(level)
-        self.key = keys.check(key or default_key())
-        self.maxlen = maxlen if maxlen is not None else _env_int("REDISLOG_MAXLEN", MAXLEN)
-        _positive("maxlen", self.maxlen)
+        # Everything is checked before logging.Handler.__init__ registers the
+        # handler for logging.shutdown(), which would find it half-made.
+        checked_key = keys.check(key or default_key())
+        maxlen = maxlen if maxlen is not None else _env_int("REDISLOG_MAXLEN", MAXLEN)
+        _positive("maxlen", maxlen)
         _positive("buffer_records", buffer_records)
         _positive("buffer_bytes", buffer_bytes)
         if max_record_bytes < 1024:
             raise ValueError("max_record_bytes must be at least 1024")
         if fields is not None and not isinstance(fields, dict):
             raise TypeError("fields must be a dict of static record fields")
+        target = connection.resolve(url)
+        super().__init__(level)
+        # A formatter of its own, so that logging.basicConfig(handlers=...)
+        # does not give it the text formatter it gives handlers without one.
+        self.formatter = RecordFormatter()
+        self.key = checked_key
+        self.maxlen = maxlen
         self.fields = dict(fields or {})
         self.max_record_bytes = max_record_bytes
         self.flush_timeout = flush_timeout
-        self.target = connection.resolve(url)
+        self.target = target
         self._client = client
         self._socket_timeout = socket_timeout
         self._connect_timeout = connect_timeout
@@ -99,6 +113,8 @@ class RedisHandler(logging.Handler):
             capacity_bytes=buffer_bytes,
             record_bytes=max_record_bytes,
             producer=self._producer,
+            flush_timeout=flush_timeout,
+            flush_on_signal=flush_on_signal,
         )
 
     def _connect(self) -> connection.Client:
@@ -142,12 +158,51 @@ class RedisHandler(logging.Handler):
                 # (Other records in that thread, like a finalizer run by the
                 # garbage collector there, are shipped as usual.)
                 return
-            entry = build(record, self._producer.next_id(), self.fields)
+            formatter = self.formatter
+            if formatter is None or type(formatter) is RecordFormatter:
+                event = event_of(record)
+            else:
+                event = self._formatted(record)
+            entry = build(record, self._producer.next_id(), self.fields, event)
             writer.submit(serialize.dumps(entry, self.max_record_bytes))
         except RecursionError:  # as the stdlib handlers do
             raise
         except Exception:  # noqa: BLE001 - a logging call must never raise
             self.handleError(record)
+
+    def setFormatter(self, fmt: logging.Formatter | None) -> None:
+        """Use *fmt*, a formatter that renders a JSON object, for every record.
+
+        The object's ``event`` (or ``message``, ``msg``) becomes the message
+        and its other keys become fields: structlog's ``ProcessorFormatter``
+        with ``JSONRenderer``, python-json-logger's ``JsonFormatter``.  A
+        formatter that renders text is refused: the record would lose its
+        fields to a line of text.  The default, a :class:`RecordFormatter`,
+        keeps them (structlog's events included).
+        """
+        if fmt is not None and type(fmt) is not RecordFormatter:
+            probe = logging.LogRecord("redislog", logging.INFO, __file__, 0, "probe", (), None)
+            try:
+                rendered = fmt.format(probe)
+            except Exception as exc:  # any failure means "not usable"
+                raise ValueError(
+                    f"RedisHandler cannot use formatter {fmt!r}: it fails on a plain record "
+                    f"({type(exc).__name__}: {exc})"
+                ) from exc
+            if _json_object(rendered) is None:
+                raise ValueError(
+                    f"RedisHandler cannot use formatter {fmt!r}: it renders text, and "
+                    "RedisHandler stores each record as JSON with its fields; give it a "
+                    "formatter that renders a JSON object (structlog's JSONRenderer, "
+                    "python-json-logger) or none"
+                )
+        super().setFormatter(fmt)
+
+    def _formatted(self, record: logging.LogRecord) -> dict[str, Any]:
+        text = self.format(record)
+        # A formatter set as an attribute (not through setFormatter) may
+        # render text: it is the message then.
+        return _json_object(text) or {"event": text}
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until buffered records are delivered, at most *timeout* seconds."""
@@ -175,6 +230,25 @@ class RedisHandler(logging.Handler):
         level = logging.getLevelName(self.level)
         where = connection.redact(self.target.url)
         return f"<{type(self).__name__} {self.key} at {where} ({level})>"
+
+
+class RecordFormatter(logging.Formatter):
+    """RedisHandler's own formatter: a record as the JSON object stored for it
+    (without its ``id``, which the handler gives it when it is sent)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record in the record schema, as JSON."""
+        return serialize.dumps(build(record, "", None, event_of(record))).decode()
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    if not text.startswith("{"):
+        return None
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _positive(name: str, value: int) -> None:

@@ -34,6 +34,7 @@ import logging
 import os
 import secrets
 import socket
+import sys
 import threading
 import time
 from itertools import count, islice
@@ -120,20 +121,42 @@ def _merge(entry: dict[str, Any], key: Any, value: Any) -> None:
         entry[key] = value
 
 
+#: Keys of an event dict that repeat what the stdlib record says (structlog's
+#: ``add_log_level``, ``add_logger_name``, ``TimeStamper``), or that are
+#: structlog's bookkeeping (``ProcessorFormatter``'s ``_record``...).
+EVENT_DUPLICATES = frozenset({"level", "logger", "logger_name", "timestamp"})
+#: Where an event dict may hold the message, in order of preference.
+EVENT_MESSAGE = ("event", "message", "msg")
+
+
+def event_of(record: logging.LogRecord) -> dict[str, Any] | None:
+    """The event dict structlog's ``ProcessorFormatter.wrap_for_formatter`` put
+    in *record* (as ``ProcessorFormatter`` finds it), else None."""
+    attrs = record.__dict__
+    if isinstance(record.msg, dict) and "_logger" in attrs and "_name" in attrs:
+        return record.msg
+    return None
+
+
 def build(
-    record: logging.LogRecord, record_id: str, fields: dict[str, Any] | None = None
+    record: logging.LogRecord,
+    record_id: str,
+    fields: dict[str, Any] | None = None,
+    event: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Turn *record* into a dict in the record schema.
 
     Called in the logging thread, so the message is formatted before the
-    caller can mutate its arguments.
+    caller can mutate its arguments.  With *event* (a structlog event dict,
+    or what a JSON formatter rendered), the message comes from its ``event``
+    (or ``message``, ``msg``) and its other keys become fields.
     """
     entry: dict[str, Any] = {
         "ts": record.created,
         "level": record.levelname,
         "levelno": record.levelno,
         "logger": record.name,
-        "msg": record.getMessage(),
+        "msg": record.getMessage() if event is None else "",
         "host": HOST,
         "pid": record.process,
         "thread": record.threadName,
@@ -173,7 +196,58 @@ def build(
                 entry.setdefault("extra", {})[key] = value
             else:
                 entry[key] = value
+    if event is not None:
+        _unpack(entry, event)
     return entry
+
+
+def _unpack(entry: dict[str, Any], event: dict[str, Any]) -> None:
+    """Put an event dict's message, traceback and key-values into *entry*."""
+    event = dict(event)
+    message: Any = ""
+    for name in EVENT_MESSAGE:
+        if name in event:
+            message = event.pop(name)
+            break
+    args = event.pop("positional_args", None)
+    if args and isinstance(message, str):
+        # As structlog's PositionalArgumentsFormatter does, when it is not in
+        # the chain: "card declined %s" with its argument.
+        try:
+            message = message % (args[0] if len(args) == 1 and isinstance(args[0], dict) else args)
+        except (TypeError, ValueError, KeyError):
+            pass
+    entry["msg"] = message if isinstance(message, str) else repr(message)
+    # format_exc_info renders the traceback as "exception"; without it the
+    # exc_info given to the call is still here.
+    exception = event.pop("exception", None)
+    exc_info = event.pop("exc_info", None)
+    if "exc" not in entry:
+        if isinstance(exception, str):
+            entry["exc"] = exception
+        elif exc_info:
+            _add_exc_info(entry, exc_info)
+    stack = event.pop("stack", None)
+    if isinstance(stack, str) and "stack" not in entry:
+        entry["stack"] = stack
+    event.pop("stack_info", None)
+    for key, value in event.items():
+        if key in EVENT_DUPLICATES or (isinstance(key, str) and key[:1] == "_"):
+            continue
+        _merge(entry, key, value)
+
+
+def _add_exc_info(entry: dict[str, Any], exc_info: Any) -> None:
+    if isinstance(exc_info, str):  # already text (a JSON formatter's output)
+        entry["exc"] = exc_info
+        return
+    if isinstance(exc_info, BaseException):
+        exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+    elif not isinstance(exc_info, tuple):
+        exc_info = sys.exc_info()  # exc_info=True: emit runs in the except block
+    if len(exc_info) == 3 and exc_info[0] is not None:
+        entry["exc"] = _formatter.formatException(exc_info)
+        entry["exc_type"] = exc_type_name(exc_info[0])
 
 
 #: Reserved fields a record relayed from elsewhere (a JSON line given to

@@ -1,7 +1,14 @@
 """structlog integration: events through the stdlib into ``RedisHandler``.
 
-Put ``to_record`` last in structlog's processor chain, with the stdlib logger
-factory::
+``RedisHandler`` stores structlog events sent through the stdlib either way
+structlog documents it:
+
+- structlog's own recipe (``ProcessorFormatter.wrap_for_formatter`` as the
+  last processor, a ``ProcessorFormatter`` on the other handlers): the
+  handler takes the event dict itself.  Give ``RedisHandler`` no formatter,
+  or one whose last processor is ``JSONRenderer``.
+- ``to_record`` as the last processor, with the stdlib logger factory, when
+  no handler needs a ``ProcessorFormatter``::
 
     import structlog
     import redislog.structlog
@@ -16,9 +23,9 @@ factory::
     )
     structlog.get_logger("billing").info("charged", order_id=42, amount=12.5)
 
-The event becomes ``msg`` and every key-value a top-level field of the record.
-The level, logger name and time come from the stdlib record, so structlog's own
-``level``, ``logger`` and ``timestamp`` keys are dropped.
+Either way the event becomes ``msg`` and every key-value a top-level field of
+the record.  The level, logger name and time come from the stdlib record, so
+structlog's own ``level``, ``logger`` and ``timestamp`` keys are dropped.
 """
 
 from __future__ import annotations
@@ -27,26 +34,39 @@ from typing import Any
 
 import structlog
 
-from redislog.record import FIELDS_ATTR
+from redislog.record import EVENT_DUPLICATES, FIELDS_ATTR, STANDARD_ATTRS
 
 _LOG_KWARGS = ("exc_info", "stack_info", "stacklevel")
-# Set by structlog processors; the stdlib record already has these.
-_DUPLICATES = ("level", "logger", "logger_name", "timestamp")
 
 
-def to_record(_logger: Any, _method: str, event_dict: structlog.typing.EventDict) -> dict[str, Any]:
-    """Turn an event dict into keyword arguments for a stdlib logging call.
+def to_record(
+    _logger: Any, _method: str, event_dict: structlog.typing.EventDict
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Turn an event dict into the arguments of a stdlib logging call.
 
-    Fields travel in one record attribute, so keys like ``name`` or
-    ``module`` (LogRecord attributes, which ``extra=`` refuses) work too.
+    Positional arguments (``log.info("card declined %s", card)``) are left
+    to the stdlib's %-formatting, as for any logging call.  Key-values
+    travel as ``extra=`` attributes, so a structlog ``ProcessorFormatter``
+    with ``ExtraAdder`` on another handler renders them as ``key=value``;
+    keys the stdlib refuses there (``name``, ``module``...) travel in one
+    attribute of their own.
     """
     event = dict(event_dict)
     kwargs: dict[str, Any] = {name: event.pop(name) for name in _LOG_KWARGS if name in event}
     message = event.pop("event", "")
-    for name in _DUPLICATES:
+    args = tuple(event.pop("positional_args", ()))
+    for name in EVENT_DUPLICATES:
         event.pop(name, None)
-    # The message goes through %-formatting only when there are args; there
-    # are none here, so a literal "%" in an event is safe.
-    kwargs["msg"] = message if isinstance(message, str) else repr(message)
-    kwargs["extra"] = {FIELDS_ATTR: event}
-    return kwargs
+    extra: dict[str, Any] = {}
+    clashing: dict[str, Any] = {}
+    for key, value in event.items():
+        if key in STANDARD_ATTRS or key == FIELDS_ATTR:
+            clashing[key] = value
+        else:
+            extra[key] = value
+    if clashing:
+        extra[FIELDS_ATTR] = clashing
+    kwargs["extra"] = extra
+    # Without arguments the stdlib never %-formats: a literal "%" is safe.
+    text = message if isinstance(message, str) else repr(message)
+    return (text, *args), kwargs

@@ -17,20 +17,18 @@ logs through ``logging``: a handler that logs about itself can recurse.
 
 from __future__ import annotations
 
-import os
 import queue
 import random
 import sys
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
 
-from redislog import connection, keys, record, scripts, serialize
+from redislog import connection, keys, lifecycle, record, scripts, serialize
 
 #: Default cap of a log list, in records.
 MAXLEN = 100_000
@@ -46,10 +44,11 @@ BACKOFF_CAP = 2.0
 _MAX_PENDING_MARKERS = 16
 _LAGGING = 4 * BATCH_RECORDS
 
-_live: weakref.WeakSet[Writer] = weakref.WeakSet()
 # Our own generator: drawing from the module's would shift the application's
 # random sequence (seeded for a reproducible run, say) with every retry.
 _jitter = random.Random()
+# What _step() returns to say "sleep until a record arrives".
+_IDLE = -1.0
 
 
 class _Tally:
@@ -63,14 +62,17 @@ class _Tally:
         self.bytes = 0
 
 
-def _after_fork_in_child() -> None:
-    _jitter.seed()  # or every forked worker retries in step with its parent
-    for writer in list(_live):
-        writer._producer.renew()
-        writer._reset()
+def _import_what_connecting_imports() -> None:
+    """Import now, in the caller's thread, what a first connection imports.
 
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
+    Done in the writer thread, a fork at that instant would leave the child
+    with half-imported modules (see ``lifecycle``).  redis-py encodes host
+    names with the idna codec (``encodings.idna``, ``stringprep``,
+    ``unicodedata``) and reads its own version through ``importlib.metadata``
+    (``email.parser``) for ``CLIENT SETINFO``.
+    """
+    "localhost".encode("idna")
+    redis.utils.get_lib_version()
 
 
 class Writer:
@@ -85,6 +87,10 @@ class Writer:
         capacity_bytes: most bytes held while Redis is unreachable.
         record_bytes: the largest a submitted record can be.
         producer: issues ids for drop markers.
+        flush_timeout: seconds to deliver what is left when the process
+            stops (a signal, a multiprocessing child's exit).
+        flush_on_signal: deliver what is left when a stopping signal whose
+            action is the default ends the process (see ``lifecycle``).
     """
 
     def __init__(
@@ -98,7 +104,10 @@ class Writer:
         capacity_bytes: int,
         record_bytes: int,
         producer: record.Producer,
+        flush_timeout: float = 5.0,
+        flush_on_signal: bool = True,
     ) -> None:
+        _import_what_connecting_imports()
         self._connect = connect
         self.key = key
         self.maxlen = maxlen
@@ -107,13 +116,23 @@ class Writer:
         self.capacity_bytes = capacity_bytes
         self.record_bytes = record_bytes
         self._producer = producer
+        self.flush_timeout = flush_timeout
+        #: True once a batch was delivered: the first connection is made.
+        self.connected = False
         self._reset()
-        _live.add(self)
+        lifecycle.register(self, signals=flush_on_signal)
+
+    def renew(self) -> None:
+        """Start afresh in a forked child, with new record ids.
+
+        The parent's thread, locks and connection must not be touched there;
+        the parent keeps and ships the records it had buffered.
+        """
+        _jitter.seed()  # or every forked worker retries in step with its parent
+        self._producer.renew()
+        self._reset()
 
     def _reset(self) -> None:
-        """Fresh state; also run in a forked child, where the parent's thread,
-        locks and connections must not be touched.  The parent keeps and
-        ships the records it had buffered."""
         self._buffer: deque[bytes] = deque()
         # submit() takes no lock (see RedisHandler.handle), so each logging
         # thread counts what it adds in its own tally; the writer thread alone
@@ -140,7 +159,21 @@ class Writer:
         self._wakeups: queue.SimpleQueue[None] = queue.SimpleQueue()
         self._idle = False
         self._stop = threading.Event()
-        self._progress = threading.Condition(threading.Lock())
+        # Reentrant: a signal handler may flush while this thread waits here.
+        self._progress = threading.Condition(threading.RLock())
+        # The writer thread holds _busy whenever it is not waiting (it
+        # connects, sends, handles a failure); a fork takes _gate and then
+        # _busy, and the writer passes through _gate before each step, so a
+        # writer kept busy by a stream of records cannot starve the fork.
+        self._busy = threading.Lock()
+        self._gate = threading.Lock()
+        self._attempt = 0
+        self._folded = time.monotonic()
+        # A batch whose write may have landed (the reply was lost) is sent
+        # again exactly, under the same sequence number: the push script
+        # skips a batch it has already applied, so a retry never stores
+        # records twice.
+        self._retained: tuple[int, list[bytes], list[bytes]] | None = None
         self._thread: threading.Thread | None = None
         self.thread_id: int | None = None
         self._stalled_at = -1
@@ -282,23 +315,32 @@ class Writer:
                 self._progress.wait(min(remaining, 0.1))
         return True
 
+    def settle(self, timeout: float, *, waited: float | None = None) -> None:
+        """Deliver what is buffered within *timeout* seconds; say on stderr
+        how many records are left if some are (after *waited* seconds, when
+        an earlier flush waited already)."""
+        if self.flush(timeout):
+            return
+        left = self.pending
+        if left > 0:
+            _say(
+                f"gave up on {left} unsent log records for {self.key!r} "
+                f"after {timeout if waited is None else waited:g}s ({self.where})"
+            )
+
     def close(self, timeout: float) -> None:
         """Deliver what is buffered within *timeout* seconds, then stop."""
         if self._closed:
             return
         # A flush that just timed out with nothing delivered since (as when
         # logging.shutdown() calls flush() then close()) is not waited twice.
-        stalled = self._stalled_at == self.delivered
-        flushed = self.flush(0.0 if stalled else timeout)
+        if self._stalled_at == self.delivered:
+            self.settle(0.0, waited=timeout)
+        else:
+            self.settle(timeout)
         self._closed = True
         self._stop.set()
         self._wake()
-        left = self.pending
-        if not flushed and left > 0:
-            _say(
-                f"gave up on {left} unsent log records for {self.key!r} "
-                f"after {timeout:g}s ({self.where})"
-            )
 
     # -- the writer thread ---------------------------------------------------
 
@@ -319,65 +361,84 @@ class Writer:
 
     def _run(self) -> None:
         self.thread_id = threading.get_ident()
-        attempt = 0
-        folded = time.monotonic()
-        # A batch whose write may have landed (the reply was lost) is sent
-        # again exactly, under the same sequence number: the push script
-        # skips a batch it has already applied, so a retry never stores
-        # records twice.
-        retained: tuple[int, list[bytes], list[bytes]] | None = None
         while True:
-            if len(self._tallies) > 1 and time.monotonic() - folded > 1.0:
-                self._retire_tallies()
-                folded = time.monotonic()
-            if retained is None:
-                batch = self._take()
-                # Drops are reported even when no record follows them.
-                markers = self._markers()
-                if not batch and not markers:
-                    if self._closed:
-                        return
-                    self._sleep()
-                    continue
-                self._batch_seq += 1
-                seq = self._batch_seq
+            with self._gate:  # a waiting fork goes first
+                pass
+            with self._busy:
+                pause = self._step()
+            if pause is None:
+                return
+            if pause == _IDLE:
+                self._sleep()
+            # Waits on _stop, not the wake-ups: every new record sends one.
+            elif pause > 0 and self._stop.wait(pause):
+                return
+
+    def _step(self) -> float | None:
+        """Send one batch (or retry one); return how long to pause after it:
+        ``_IDLE`` until a record arrives, None to stop."""
+        if len(self._tallies) > 1 and time.monotonic() - self._folded > 1.0:
+            self._retire_tallies()
+            self._folded = time.monotonic()
+        if self._retained is None:
+            batch = self._take()
+            # Drops are reported even when no record follows them.
+            markers = self._markers()
+            if not batch and not markers:
+                return None if self._closed else _IDLE
+            self._batch_seq += 1
+            seq = self._batch_seq
+        else:
+            seq, markers, batch = self._retained
+        try:
+            self._send(seq, [*markers, *batch])
+        except Exception as exc:  # noqa: BLE001 - the writer must survive anything
+            retrying = _retryable(exc)
+            self._outage(exc, retrying)
+            self._retained = None
+            if not retrying and batch:
+                # Refused for good (wrong type, no permission): count the
+                # batch as dropped; a marker reports it once writes succeed.
+                self._count_drops(len(batch))
+                self._notify()
+                return 0.0
+            if retrying and _ambiguous(exc):
+                self._retained = (seq, markers, batch)
             else:
-                seq, markers, batch = retained
-            try:
-                self._send(seq, [*markers, *batch])
-            except Exception as exc:  # noqa: BLE001 - the writer must survive anything
-                retrying = _retryable(exc)
-                self._outage(exc, retrying)
-                retained = None
-                if not retrying and batch:
-                    # Refused for good (wrong type, no permission): count the
-                    # batch as dropped; a marker reports it once writes succeed.
-                    self._count_drops(len(batch))
-                    self._notify()
-                    continue
-                if retrying and _ambiguous(exc):
-                    retained = (seq, markers, batch)
-                else:
-                    # Refused (out of memory, read-only): nothing landed.  Back
-                    # to the front of the buffer, where the overflow policy
-                    # (keep the newest) covers these records too.
-                    self._buffer.extendleft(reversed(batch))
-                    self._bytes_out -= sum(map(len, batch))
-                    self._shed()
-                attempt += 1
-                delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 16))
-                # Waits on _stop, not the wake-ups: every new record sends one.
-                if self._stop.wait(_jitter.uniform(delay / 2, delay)):
-                    return
-                continue
-            retained = None
-            attempt = 0
-            if markers:
-                sent = {id(m) for m in markers}
-                self._pending_markers = [m for m in self._pending_markers if id(m[2]) not in sent]
-            self._failing = False
-            self.delivered += len(batch)
-            self._notify()
+                # Refused (out of memory, read-only): nothing landed.  Back
+                # to the front of the buffer, where the overflow policy
+                # (keep the newest) covers these records too.
+                self._buffer.extendleft(reversed(batch))
+                self._bytes_out -= sum(map(len, batch))
+                self._shed()
+            self._attempt += 1
+            delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(self._attempt, 16))
+            return _jitter.uniform(delay / 2, delay)
+        self._retained = None
+        self._attempt = 0
+        if markers:
+            sent = {id(m) for m in markers}
+            self._pending_markers = [m for m in self._pending_markers if id(m[2]) not in sent]
+        self._failing = False
+        self.connected = True
+        self.delivered += len(batch)
+        self._notify()
+        return 0.0
+
+    def pause(self, deadline: float) -> bool:
+        """Hold the writer thread between two steps (for a fork), waiting
+        until *deadline* (monotonic) at most; True if it is held."""
+        if not self._gate.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
+            return False
+        if self._busy.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
+            return True
+        self._gate.release()
+        return False
+
+    def resume(self) -> None:
+        """Let the writer thread go on after :meth:`pause`."""
+        self._busy.release()
+        self._gate.release()
 
     def _wake(self) -> None:
         self._idle = False

@@ -9,6 +9,8 @@ to an upstream port.  Modes switch at runtime:
 - ``cut_after(n)``: forward the next *n* bytes sent towards the server, then
   reset the connection (the server saw part of a request: an ambiguous write).
 - ``refuse()``: close the listening socket; ``restore()`` reopens it.
+- ``hold(seconds)``: forward nothing on a new connection for that long after
+  it is accepted (a server slow to answer a client's first commands).
 
 With *ssl_context* it terminates TLS: clients speak TLS to it, it speaks
 plain Redis to the upstream server.
@@ -45,6 +47,7 @@ class Proxy:
         self._writers: set[asyncio.StreamWriter] = set()
         self._stalled = False
         self._budget: int | None = None
+        self._hold = 0.0
         self._thread.start()
         self.restore()
 
@@ -66,6 +69,9 @@ class Proxy:
         return await asyncio.start_server(
             self._accept, "127.0.0.1", self.port, reuse_address=True, ssl=self._ssl
         )
+
+    def hold(self, seconds: float) -> None:
+        self._hold = seconds
 
     def stall(self) -> None:
         self._stalled = True
@@ -106,6 +112,8 @@ class Proxy:
         self._writers.clear()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._hold:
+            await asyncio.sleep(self._hold)
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         except OSError:
