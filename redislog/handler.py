@@ -12,7 +12,7 @@ import orjson
 
 from redislog import connection, keys, serialize
 from redislog.record import Producer, build, event_of
-from redislog.writer import BUFFER_BYTES, BUFFER_RECORDS, FLUSH_TIMEOUT, MAXLEN, Writer
+from redislog.writer import BUFFER_BYTES, BUFFER_RECORDS, FLUSH_TIMEOUT, MAXLEN, Limits, Writer
 
 
 def default_key() -> str:
@@ -109,11 +109,8 @@ class RedisHandler(logging.Handler):
             self.key,
             self.maxlen,
             where=connection.redact(self.target.url),
-            capacity=buffer_records,
-            capacity_bytes=buffer_bytes,
-            record_bytes=max_record_bytes,
             producer=self._producer,
-            flush_timeout=flush_timeout,
+            limits=Limits(buffer_records, buffer_bytes, max_record_bytes, flush_timeout),
             flush_on_signal=flush_on_signal,
         )
 

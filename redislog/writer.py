@@ -39,6 +39,23 @@ BUFFER_BYTES = 64 * 1024 * 1024
 FLUSH_TIMEOUT = 5.0
 BATCH_RECORDS = 1000
 BATCH_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much a writer holds while Redis is unreachable, and how long it
+    waits to deliver what it holds."""
+
+    #: Most records held; beyond it the oldest are dropped and counted.
+    records: int = BUFFER_RECORDS
+    #: The same bound in bytes.
+    bytes: int = BUFFER_BYTES
+    #: The largest a submitted record can be.
+    record_bytes: int = serialize.MAX_RECORD_BYTES
+    #: Seconds flush() and close() wait, and a stopping process waits.
+    flush_timeout: float = FLUSH_TIMEOUT
+
+
 BACKOFF_BASE = 0.05
 BACKOFF_CAP = 2.0
 _MAX_PENDING_MARKERS = 16
@@ -83,11 +100,8 @@ class Writer:
         key: the log key.
         maxlen: the list's cap.
         where: how to name the server in messages (no password).
-        capacity: most records held while Redis is unreachable.
-        capacity_bytes: most bytes held while Redis is unreachable.
-        record_bytes: the largest a submitted record can be.
         producer: issues ids for drop markers.
-        flush_timeout: seconds to deliver what is left when the process
+        limits: how much it holds, and how long it waits when the process
             stops (a signal, a multiprocessing child's exit).
         flush_on_signal: deliver what is left when a stopping signal whose
             action is the default ends the process (see ``lifecycle``).
@@ -100,11 +114,8 @@ class Writer:
         maxlen: int,
         *,
         where: str,
-        capacity: int,
-        capacity_bytes: int,
-        record_bytes: int,
         producer: record.Producer,
-        flush_timeout: float = 5.0,
+        limits: Limits = Limits(),
         flush_on_signal: bool = True,
     ) -> None:
         _import_what_connecting_imports()
@@ -112,11 +123,11 @@ class Writer:
         self.key = key
         self.maxlen = maxlen
         self.where = where
-        self.capacity = capacity
-        self.capacity_bytes = capacity_bytes
-        self.record_bytes = record_bytes
+        self.capacity = limits.records
+        self.capacity_bytes = limits.bytes
+        self.record_bytes = limits.record_bytes
+        self.flush_timeout = limits.flush_timeout
         self._producer = producer
-        self.flush_timeout = flush_timeout
         #: True once a batch was delivered: the first connection is made.
         self.connected = False
         self._reset()

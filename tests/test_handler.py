@@ -303,9 +303,10 @@ def test_fork_child_records_arrive(redis_url: str, client: redis.Redis, key: str
         log.setLevel(logging.INFO)
         stop = threading.Event()
         def busy():
-            # Keep the buffer and the writer busy while the fork happens.
+            # Keep the buffer and the writer busy while the fork happens
+            # (not beyond the list's cap, which would trim the child's records).
             i = 0
-            while not stop.is_set():
+            while not stop.is_set() and i < 50_000:
                 log.info("parent busy", extra={"who": "busy", "i": i})
                 i += 1
         def flushing():

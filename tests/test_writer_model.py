@@ -101,10 +101,8 @@ def test_promises_hold_under_random_faults(steps: list[tuple[str, int]]) -> None
         "logs:model",
         10**6,
         where="model",
-        capacity=CAPACITY,
-        capacity_bytes=10**6,
-        record_bytes=1024,
         producer=producer,
+        limits=writer.Limits(records=CAPACITY, bytes=10**6, record_bytes=1024),
     )
     seq = 0
     peak = 0

@@ -115,9 +115,6 @@ def pipe(
         key,
         cap,
         where=connection.redact(target.url),
-        capacity=writer.BUFFER_RECORDS,
-        capacity_bytes=writer.BUFFER_BYTES,
-        record_bytes=serialize.MAX_RECORD_BYTES,
         producer=producer,
     )
     lines = ingest.Lines(level, writing.logger_of_records(), producer)
