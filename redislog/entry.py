@@ -74,6 +74,12 @@ _FOREIGN_NOISE = _REDISLOG_NOISE | {
     "level_value",
     "@version",
 }
+# Fields that repeat what the record's line shows: uvicorn's copy of the
+# message with colour codes in it.
+_REPEATS = frozenset({"color_message"})
+# Celery's task failures carry their context in "data", with the exception
+# and its traceback again: shown once, under the record.
+_CELERY_REPEATS = frozenset({"exc", "traceback"})
 
 # Epoch values at or above this are taken as milli-, micro- or nanoseconds.
 _MAX_SECONDS = 1e11
@@ -225,7 +231,11 @@ def _record(
     stack = _first_text(data, _STACK_KEYS, used)
 
     noise = _REDISLOG_NOISE if ours else _FOREIGN_NOISE
-    fields = {k: v for k, v in data.items() if k not in used and k not in noise}
+    fields = {
+        k: v for k, v in data.items() if k not in used and k not in noise and k not in _REPEATS
+    }
+    if exc and isinstance(fields.get("data"), dict):
+        fields["data"] = {k: v for k, v in fields["data"].items() if k not in _CELERY_REPEATS}
     return Entry(
         key,
         raw,

@@ -718,3 +718,26 @@ def test_color_auto_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_only_pretty_is_colored() -> None:
     for output in ("json", "logfmt", "cat"):
         assert "\x1b" not in render(sample(), output=output, color="always")
+
+
+def test_fields_that_repeat_the_line_are_left_out_of_the_line_but_not_of_json() -> None:
+    """uvicorn's ``color_message`` (the message again, with colour codes) and
+    the exception and traceback Celery repeats in ``data`` show only in json."""
+    uvicorn = decoded(
+        ts=TODAY, level="INFO", levelno=20, logger="uvicorn.error", msg="Started server process [7]",
+        color_message="Started server process [\x1b[36m%d\x1b[0m]", id="p:1",
+    )  # fmt: skip
+    celery = decoded(
+        ts=TODAY, level="ERROR", levelno=40, logger="celery.app.trace", id="p:2",
+        msg="Task t[1] raised unexpected: ValueError('boom')", exc=TRACE,
+        data={"id": "1", "name": "t", "exc": "ValueError('boom')", "traceback": TRACE},
+    )  # fmt: skip
+    for output in ("pretty", "logfmt"):
+        shown = render([uvicorn, celery], output)
+        assert "color_message" not in shown
+        assert "\\x1b" not in shown
+        assert shown.count("ValueError: boom") == 1, shown
+        assert "data.name=t" in shown
+    as_json = [json.loads(line) for line in render([uvicorn, celery], "json").splitlines()]
+    assert as_json[0]["color_message"].startswith("Started server process [\x1b[36m")
+    assert as_json[1]["data"]["traceback"] == TRACE
