@@ -724,8 +724,9 @@ def test_fields_that_repeat_the_line_are_left_out_of_the_line_but_not_of_json() 
     """uvicorn's ``color_message`` (the message again, with colour codes) and
     the exception and traceback Celery repeats in ``data`` show only in json."""
     uvicorn = decoded(
-        ts=TODAY, level="INFO", levelno=20, logger="uvicorn.error", msg="Started server process [7]",
-        color_message="Started server process [\x1b[36m%d\x1b[0m]", id="p:1",
+        ts=TODAY, level="INFO", levelno=20, logger="uvicorn.error", id="p:1",
+        msg="Started server process [7]",
+        color_message="Started server process [\x1b[36m%d\x1b[0m]",
     )  # fmt: skip
     celery = decoded(
         ts=TODAY, level="ERROR", levelno=40, logger="celery.app.trace", id="p:2",
