@@ -18,8 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import redis
+
 from redislog import keys, prefilter
-from redislog.connection import Client
+from redislog.connection import ERRORS, Client
 
 # Records a tail's inbox holds at most: a tail reading too slowly loses the
 # oldest (counted in ``gaps``) rather than growing the server's memory.
@@ -146,13 +148,30 @@ def push(
         redis.RedisError: nothing was stored.
     """
     names = [key, keys.tails(key), keys.gaps(key), keys.meta(key), keys.seen(key, token)]
-    reply = _run(
-        client,
-        PUSH,
-        [keys.encoded(name) for name in names],
-        [maxlen, INBOX_CAP, keys.encoded(keys.inbox(key, "")), batch, *records],
-    )
+    try:
+        reply = _run(
+            client,
+            PUSH,
+            [keys.encoded(name) for name in names],
+            [maxlen, INBOX_CAP, keys.encoded(keys.inbox(key, "")), batch, *records],
+        )
+    except redis.ResponseError as exc:
+        if "WRONGTYPE" not in str(exc):
+            raise
+        raise WrongType(f"'{key}' holds {_kind(client, key)}, not a log list") from None
     return PushReply(tuple(_text(problem) for problem in reply or ()))
+
+
+class WrongType(redis.ResponseError):
+    """The log key holds another Redis type; the text says which, in words."""
+
+
+def _kind(client: Client, key: str) -> str:
+    """``a Redis string``: the type of *key*, as far as the user may ask."""
+    try:
+        return f"a Redis {_text(client.type(keys.encoded(key)))}"
+    except ERRORS:  # the README's writer user may not ask
+        return "another Redis type"
 
 
 # -- the viewer's scripts ------------------------------------------------------

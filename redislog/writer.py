@@ -596,6 +596,8 @@ def _ambiguous(exc: BaseException) -> bool:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, scripts.WrongType):  # already in words
+        return connection.describe(exc)
     return f"{type(exc).__name__}: {connection.describe(exc)}"
 
 
