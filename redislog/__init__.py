@@ -7,9 +7,10 @@ command line, which can then take Ctrl-C from its very start.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # not typing's: importing typing takes a while
 if TYPE_CHECKING:
+    from typing import Any
+
     from redislog.handler import RedisHandler
 
 __version__ = "0.1.0"

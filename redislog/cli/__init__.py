@@ -17,13 +17,17 @@ quietly, then imports typer, rich and the commands.
 
 from __future__ import annotations
 
+# The C module under ``signal``: the Python one imports enum, which takes a
+# few milliseconds during which Ctrl-C would still print a traceback.
+import _signal  # type: ignore[import-not-found]
 import os
-import signal
 import sys
-from types import FrameType
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # not typing's: nothing is imported before main() runs
 if TYPE_CHECKING:
+    from types import FrameType
+    from typing import Any
+
     from redislog.cli._run import app
 
 __all__ = ["app", "main"]
@@ -38,11 +42,11 @@ def _quit(signum: int, frame: FrameType | None) -> None:
 
 def main() -> None:
     """Entry point: run the command; Ctrl-C at any moment ends it with 130."""
-    signal.signal(signal.SIGINT, _quit)
+    _signal.signal(_signal.SIGINT, _quit)
     from redislog.cli._run import run  # typer, rich and every command
 
     code = run()
-    signal.signal(signal.SIGINT, _quit)
+    _signal.signal(_signal.SIGINT, _quit)
     sys.exit(code)
 
 
