@@ -150,10 +150,16 @@ def redislog_command() -> list[str]:
 
 
 def run_in_terminal(
-    *args: str, columns: int = 80, stdout_terminal: bool = True, timeout: float = 60, **env: str
+    *args: str,
+    columns: int = 80,
+    stdout_terminal: bool = True,
+    react: Callable[[str], None] | None = None,
+    timeout: float = 60,
+    **env: str,
 ) -> tuple[int, str, str]:
     """Run ``python -m redislog ARGS`` with stderr (and stdout, unless
-    *stdout_terminal* is false) on a terminal *columns* wide.
+    *stdout_terminal* is false) on a terminal *columns* wide; *react* sees
+    what reached the terminal so far, each time more does.
 
     Returns the exit status, what reached the terminal, and stdout when it
     was a pipe.
@@ -186,6 +192,8 @@ def run_in_terminal(
         if not chunk:
             break
         shown += chunk
+        if react is not None:
+            react(shown.decode("utf-8", "replace"))
     os.close(master)
     code = process.wait(timeout)
     if process.stdout is not None:
