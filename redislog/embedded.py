@@ -133,8 +133,7 @@ def status(directory: Path | None = None) -> Status:
     """Whether the embedded server runs, and where it keeps its socket and data."""
     directory = directory or home()
     path = directory / SOCKET
-    data = directory / "appendonlydir"
-    size = sum(f.stat().st_size for f in data.iterdir() if f.is_file()) if data.is_dir() else 0
+    size = _data_bytes(directory)
     info = _server_info(path)
     if info is None:
         return Status(directory, path, running=False, data_bytes=size)
@@ -147,6 +146,13 @@ def status(directory: Path | None = None) -> Status:
         version=info.get("redis_version"),
         data_bytes=size,
     )
+
+
+def _data_bytes(directory: Path) -> int:
+    """Bytes of the append-only files in *directory* (one file before Redis 7,
+    a directory of them since)."""
+    files = [*directory.glob("appendonly*.aof"), *directory.glob("appendonlydir/*")]
+    return sum(f.stat().st_size for f in files if f.is_file())
 
 
 def _server_info(path: Path) -> dict[str, str] | None:
