@@ -56,8 +56,8 @@ def test_info_says_in_words_what_the_server_risks(
     assert result.returncode == 0
     assert "persist:  no append-only file, no snapshots: a restart loses every log" in result.stdout
     assert "eviction: noeviction (no maxmemory): nothing is evicted" in result.stdout
-    snapshots = server_factory("--save", "3600 1", "--maxmemory", "100mb",
-                               "--maxmemory-policy", "allkeys-lru")  # fmt: skip
+    snapshots = server_factory("--maxmemory", "100mb", "--maxmemory-policy", "allkeys-lru")
+    snapshots.client().config_set("save", "3600 1")
     result = run_cli("info", "--url", snapshots.url)
     assert (
         "persist:  no append-only file: a crash loses records since the last snapshot"
