@@ -131,13 +131,14 @@ def test_usage_lines_show_that_several_keys_are_taken() -> None:
 
 def _before_redislog(err: str) -> bool:
     """Whether *err* is the interpreter's own start-up interrupted, before any
-    code of redislog ran: importing site or runpy, or the modules that the
-    console script imports before it imports redislog (``import re``)."""
+    code of redislog ran: importing site or runpy, the modules that the
+    console script imports first (``import re``), or the import system
+    finding redislog's files; no frame of the traceback is in redislog."""
     if "init_import_site" in err or "Could not import runpy" in err:
         return True
     frames = [line.strip() for line in err.splitlines() if line.lstrip().startswith("File ")]
     ours = [frame for frame in frames if f"{os.sep}redislog{os.sep}" in frame]
-    return bool(frames) and not ours and "from redislog" not in err
+    return bool(frames) and not ours
 
 
 def _interrupt(command: list[str], delay: float, env: dict[str, str]) -> tuple[int, float, str]:
