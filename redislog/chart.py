@@ -131,7 +131,8 @@ def show(stats: Stats, file: TextIO, *, color: bool, utc: bool, width: int | Non
         )
         _chart(console, stats, utc, glyph)
     console.print()
-    _summary(console, stats, utc)
+    # A terminal wraps long lines itself, wherever they reach its edge.
+    _summary(console, stats, utc, wrap=width is not None or file.isatty())
     if stats.loggers:
         console.print()
         _loggers(console, stats)
@@ -161,19 +162,16 @@ def _chart(console: Console, stats: Stats, utc: bool, glyph: str | None) -> None
     console.print(grid)
 
 
-def _summary(console: Console, stats: Stats, utc: bool) -> None:
+def _summary(console: Console, stats: Stats, utc: bool, wrap: bool) -> None:
     # Plain lines, not a table: nothing is padded to the terminal's width.
-    shares = Text("levels   ", style="bold")
-    for number, levelno in enumerate(level_order(stats.levels)):
+    shares = []
+    for levelno in level_order(stats.levels):
         count = stats.levels[levelno]
         share = count / stats.total if stats.total else 0.0
-        if number:
-            shares.append("  ")
-        shares.append(_name(levels.label(levelno), 20), style=_style(levelno))
-        shares.append(f" {count:,} ({share:.1%})")
-    if not stats.levels:
-        shares.append("-")
-    console.print(shares, soft_wrap=True)
+        item = Text(_name(levels.label(levelno), 20), style=_style(levelno))
+        item.append(f" {count:,} ({share:.1%})")
+        shares.append(item)
+    _items(console, "levels   ", shares or [Text("-")], wrap)
     errors = Text("errors   ", style="bold")
     errors.append(f"{stats.errors:,}", style="red" if stats.errors else "")
     errors.append(f" of {stats.total:,} ({stats.error_share:.2%}) at ERROR or worse")
@@ -182,12 +180,28 @@ def _summary(console: Console, stats: Stats, utc: bool) -> None:
     rate.append(f"{stats.last_minute:,}/min in the last minute")
     if stats.peak is not None:
         at, count = stats.peak
-        rate.append(f"; peak {count:,}/min at {_clock(at, utc, '%Y-%m-%d %H:%M')}")
+        rate.append(f"; peak {count:,}/min from {_clock(at, utc, '%Y-%m-%d %H:%M:%S')}")
     console.print(rate, soft_wrap=True)
     if stats.untimed:
         untimed = Text("untimed  ", style="bold")
         untimed.append(f"{stats.untimed:,} records without a time (not charted)")
         console.print(untimed, soft_wrap=True)
+
+
+def _items(console: Console, head: str, items: list[Text], wrap: bool) -> None:
+    """*head*, then *items* two spaces apart; with *wrap*, lines break between
+    items (never inside one) and go on under the first."""
+    line = Text(head, style="bold")
+    used = len(head)
+    for number, item in enumerate(items):
+        gap = 2 if number else 0
+        if wrap and number and used + gap + item.cell_len > console.width:
+            console.print(line, soft_wrap=True)
+            line, used, gap = Text(" " * len(head)), len(head), 0
+        line.append(" " * gap)
+        line.append_text(item)
+        used += gap + item.cell_len
+    console.print(line, soft_wrap=True)
 
 
 def _loggers(console: Console, stats: Stats) -> None:

@@ -37,6 +37,8 @@ Client: TypeAlias = "redis.Redis | RedisCluster"
 #: Everything a Redis call can raise that is about Redis, not a bug here.
 ERRORS = (redis.RedisError, OSError, RedisClusterException)
 
+#: Where the server's URL is looked for, in order, when none is given.
+URL_VARIABLES = ("REDISLOG_URL", "REDIS_URL")
 SOCKET_TIMEOUT = 2.0
 CONNECT_TIMEOUT = 1.0
 SENTINEL = "redis+sentinel"
@@ -98,7 +100,7 @@ def resolve(url: str | None = None) -> Target:
     """Pick the server URL; the embedded server is not started here."""
     if url:
         return Target(check(url), "argument")
-    for name in ("REDISLOG_URL", "REDIS_URL"):
+    for name in URL_VARIABLES:
         value = os.environ.get(name)
         if value:
             return Target(check(value), name)
@@ -114,6 +116,19 @@ def check(url: str) -> str:
             f"unsupported Redis URL {redact(url)!r}: expected redis://, rediss://, "
             "unix:// or redis+sentinel://"
         )
+    if scheme in ("redis", "rediss"):
+        try:
+            parts.port  # noqa: B018 - raises when the port is not a number
+        except ValueError:
+            raise ValueError(
+                f"bad port in Redis URL {redact(url)!r}: it must be a number"
+            ) from None
+        path = unquote(parts.path)
+        if path not in ("", "/") and not (path[1:].isdigit() and path.startswith("/")):
+            raise ValueError(
+                f"bad database {path[1:]!r} in Redis URL {redact(url)!r}: "
+                "after the host comes the database number (/0)"
+            )
     allowed: dict[str, Any] = {"db": int}
     if scheme == "rediss":
         allowed.update(_TLS_OPTIONS)

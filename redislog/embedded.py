@@ -17,6 +17,7 @@ import os
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 SOCKET = "redis.sock"
@@ -113,6 +114,72 @@ def _start(directory: Path, path: Path) -> None:
                 f"the embedded redis-server did not answer on {path}; see {directory / 'redis.log'}"
             )
         time.sleep(0.02)
+
+
+@dataclass(frozen=True)
+class Status:
+    """The embedded server as ``redislog server status`` shows it."""
+
+    directory: Path
+    socket: Path
+    running: bool
+    pid: int | None = None
+    version: str | None = None
+    #: Bytes of the append-only files kept in *directory*.
+    data_bytes: int = 0
+
+
+def status(directory: Path | None = None) -> Status:
+    """Whether the embedded server runs, and where it keeps its socket and data."""
+    directory = directory or home()
+    path = directory / SOCKET
+    size = _data_bytes(directory)
+    info = _server_info(path)
+    if info is None:
+        return Status(directory, path, running=False, data_bytes=size)
+    pid = info.get("process_id")
+    return Status(
+        directory,
+        path,
+        running=True,
+        pid=int(pid) if pid and pid.isdigit() else None,
+        version=info.get("redis_version"),
+        data_bytes=size,
+    )
+
+
+def _data_bytes(directory: Path) -> int:
+    """Bytes of the append-only files in *directory* (one file before Redis 7,
+    a directory of them since)."""
+    files = [*directory.glob("appendonly*.aof"), *directory.glob("appendonlydir/*")]
+    return sum(f.stat().st_size for f in files if f.is_file())
+
+
+def _server_info(path: Path) -> dict[str, str] | None:
+    """The ``INFO server`` fields of the server on *path*, None if none answers."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        try:
+            sock.connect(str(path))
+            sock.sendall(b"INFO server\r\n")
+            reply = b""
+            while b"\r\n" not in reply:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return None
+                reply += chunk
+            header, _, body = reply.partition(b"\r\n")
+            if not header.startswith(b"$") or not header[1:].isdigit():
+                return None
+            while len(body) < int(header[1:]):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return None
+                body += chunk
+        except OSError:
+            return None
+    lines = body.decode("utf-8", "replace").splitlines()
+    return dict(line.split(":", 1) for line in lines if ":" in line)
 
 
 def stop(directory: Path | None = None) -> bool:

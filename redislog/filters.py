@@ -13,8 +13,9 @@ Rules worth knowing:
   window and records without a time.
 - The logger ``app.db`` selects ``app.db`` and its children
   (``app.db.pool``), not ``app.dbx``.
-- ``grep`` searches the message with smart case: a pattern without upper-case
-  letters ignores case.
+- ``grep`` searches what the record shows, its message and its traceback
+  (and stack), with smart case: a pattern without upper-case letters ignores
+  case.  ``exclude`` drops a record on the same text.
 - Field conditions look at the record's JSON: ``order_id=42`` compares the
   value's text (the number 42 and the string ``"42"`` both match; ``true``,
   ``false`` and ``null`` spell JSON's literals); ``!=`` and ``!~`` also match
@@ -60,7 +61,7 @@ _CLOCK = re.compile(
 _CONDITION = re.compile(r"\s*([^=!~<>]*?)\s*(==|=~|!~|!=|>=|<=|=|~|>|<)(.*)", re.DOTALL)
 _ESCAPED = re.compile(r"\\.", re.DOTALL)
 
-_TIME_HELP = "use 10m, 2h, 1d, ISO 8601, today or yesterday"
+_TIME_HELP = "use 10m, 2h30m, 5m ago, HH:MM, today, yesterday, now, @EPOCH or ISO 8601"
 _LEVEL_HELP = (
     "use debug, info, warning, error or critical (or d/i/w/e/c, a number), "
     "or a range like info..error"
@@ -238,9 +239,17 @@ class Query:
             ts = entry.ts
             if ts is None or not times[0] <= ts <= times[1]:
                 return False
-        if self.grep is not None and self.grep.search(entry.msg) is None:
+        if self.grep is not None and not _shows(self.grep, entry):
             return False
-        return not any(pattern.search(entry.msg) for pattern in self.exclude)
+        return not any(_shows(pattern, entry) for pattern in self.exclude)
+
+
+def _shows(pattern: re.Pattern[str], entry: Entry) -> bool:
+    """Whether *pattern* is found in what the record shows: its message, its
+    traceback or its stack."""
+    if pattern.search(entry.msg) is not None:
+        return True
+    return any(text and pattern.search(text) is not None for text in (entry.exc, entry.stack))
 
 
 def _window(low: float | None, high: float | None) -> tuple[float, float] | None:
@@ -314,7 +323,10 @@ def _time(value: str | float | None, now: float) -> float | None:
 
 
 def _show(ts: float) -> str:
-    return datetime.fromtimestamp(ts).isoformat(sep=" ", timespec="seconds")
+    try:
+        return datetime.fromtimestamp(ts).isoformat(sep=" ", timespec="seconds")
+    except (ValueError, OverflowError, OSError):
+        return f"@{ts:g}"
 
 
 def parse_regex(text: str, case_sensitive: bool | None = None) -> re.Pattern[str]:
@@ -342,7 +354,12 @@ def parse_level(text: str) -> tuple[int, int]:
         first, _, last = text.partition("..")
         low = _level_number(first, text) if first.strip() else 0
         high = _level_number(last, text) if last.strip() else levels.MAX
-        return (low, high) if low <= high else (high, low)
+        if low > high:
+            raise FilterError(
+                f"bad level range {text!r}: it runs from the less to the more severe "
+                f"level ({last.strip()}..{first.strip()})"
+            )
+        return low, high
     return _level_number(text, text), levels.MAX
 
 

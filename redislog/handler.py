@@ -16,12 +16,28 @@ from redislog.writer import BUFFER_BYTES, BUFFER_RECORDS, FLUSH_TIMEOUT, MAXLEN,
 
 
 def default_key() -> str:
-    """``REDISLOG_KEY``, else ``logs:<program name>``."""
+    """``REDISLOG_KEY``, else ``logs:<program name>``.
+
+    The program is the script's name (``app.py`` -> ``app``); for ``python -m
+    pkg``, the module run (``pkg``, ``pkg.tool``); for ``python -c``, standard
+    input and an interactive session, ``python``.
+    """
     explicit = os.environ.get("REDISLOG_KEY")
     if explicit:
         return explicit
-    program = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else ""
-    return f"logs:{program or 'python'}"
+    return f"logs:{_program()}"
+
+
+def _program() -> str:
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    name = getattr(spec, "name", None)
+    if isinstance(name, str) and name and name != "__main__":
+        return name.removesuffix(".__main__")  # python -m
+    argv0 = sys.argv[0] if sys.argv else ""
+    if argv0 in ("", "-", "-c"):
+        return "python"
+    return Path(argv0).stem or "python"
 
 
 def _env_int(name: str, default: int) -> int:

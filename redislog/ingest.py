@@ -33,7 +33,7 @@ from typing import Any
 
 import redis
 
-from redislog import connection, keys, levels, record, serialize, writer
+from redislog import connection, keys, levels, record, scripts, serialize, writer
 from redislog.entry import decode
 
 #: Records handed to the writer but not yet stored, before reading waits.
@@ -162,7 +162,7 @@ def push(
     client: connection.Client, key: str, maxlen: int, data: list[bytes], token: str
 ) -> list[str]:
     """Store encoded records (oldest first) now, as the writer does
-    (``writer.store``), and add *key* to the index.
+    (``scripts.store``), and add *key* to the index.
 
     Returns what went wrong once the records were stored: trimming, feeding
     live tails, the index.
@@ -170,7 +170,7 @@ def push(
     Raises:
         redis.RedisError: nothing was stored.
     """
-    stored = writer.store(client, key, data, maxlen=maxlen, token=token, batch=1, index=True)
+    stored = scripts.store(client, key, data, maxlen=maxlen, token=token, batch=1, index=True)
     # A single attempt: nothing will be resent, so no batch number to remember
     # (a user who may not delete leaves it to expire).
     with contextlib.suppress(redis.RedisError):

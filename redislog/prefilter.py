@@ -122,9 +122,10 @@ def _arg(value: float | None) -> str:
 
 
 # Why a needle found nowhere in a record's raw bytes proves the record does
-# not match: the client matches the decoded message (or logger).  When that
-# is a JSON string in the record, its text appears verbatim in the raw bytes
-# as long as the needle holds no character a JSON encoder may escape.  When
+# not match: the client matches the decoded message, traceback or stack (or
+# logger).  When that is a JSON string in the record (a traceback always is),
+# its text appears verbatim in the raw bytes as long as the needle holds no
+# character a JSON encoder may escape.  When
 # the record is not a JSON object, the whole text is the message.  When the
 # message is another JSON value (number, object...), the client re-encodes
 # it, which can change spacing, punctuation and how numbers are written, but

@@ -18,8 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import redis
+
 from redislog import keys, prefilter
-from redislog.connection import Client
+from redislog.connection import ERRORS, Client, describe
 
 # Records a tail's inbox holds at most: a tail reading too slowly loses the
 # oldest (counted in ``gaps``) rather than growing the server's memory.
@@ -146,13 +148,73 @@ def push(
         redis.RedisError: nothing was stored.
     """
     names = [key, keys.tails(key), keys.gaps(key), keys.meta(key), keys.seen(key, token)]
-    reply = _run(
-        client,
-        PUSH,
-        [keys.encoded(name) for name in names],
-        [maxlen, INBOX_CAP, keys.encoded(keys.inbox(key, "")), batch, *records],
-    )
+    try:
+        reply = _run(
+            client,
+            PUSH,
+            [keys.encoded(name) for name in names],
+            [maxlen, INBOX_CAP, keys.encoded(keys.inbox(key, "")), batch, *records],
+        )
+    except redis.ResponseError as exc:
+        if "WRONGTYPE" not in str(exc):
+            raise
+        raise WrongType(f"'{key}' holds {_kind(client, key)}, not a log list") from None
     return PushReply(tuple(_text(problem) for problem in reply or ()))
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What :func:`store` reports once the records are stored."""
+
+    #: What failed after that: trimming the list, feeding live tails.
+    problems: tuple[str, ...] = ()
+    #: Why the log key is missing from the index of log keys, if it is.
+    unindexed: str | None = None
+
+
+def store(
+    client: Client,
+    key: str,
+    records: list[bytes],
+    *,
+    maxlen: int,
+    token: str,
+    batch: int,
+    index: bool,
+) -> Stored:
+    """Store *records* (oldest first) in log *key* in one call of the ``PUSH``
+    script, as batch number *batch* of producer *token*: the one way records
+    reach Redis, for the writer thread and for ``redislog send``.
+
+    With *index*, first add *key* to the index of log keys.  The index only
+    helps viewers list logs: a user who may not write it (see the README's
+    ACL users) still stores records.
+
+    Raises:
+        redis.RedisError: nothing was stored.
+    """
+    unindexed = None
+    if index:
+        try:
+            client.sadd(keys.INDEX, key)
+        except redis.exceptions.NoPermissionError as exc:
+            unindexed = f"cannot add {key!r} to the index {keys.INDEX!r}: {describe(exc)}"
+    # Called directly, never in a pipeline: a pipeline first asks SCRIPT
+    # EXISTS, which the README's writer user may not run.
+    pushed = push(client, key=key, token=token, batch=batch, maxlen=maxlen, records=records)
+    return Stored(pushed.problems, unindexed)
+
+
+class WrongType(redis.ResponseError):
+    """The log key holds another Redis type; the text says which, in words."""
+
+
+def _kind(client: Client, key: str) -> str:
+    """``a Redis string``: the type of *key*, as far as the user may ask."""
+    try:
+        return f"a Redis {_text(client.type(keys.encoded(key)))}"
+    except ERRORS:  # the README's writer user may not ask
+        return "another Redis type"
 
 
 # -- the viewer's scripts ------------------------------------------------------

@@ -34,7 +34,7 @@ from typing import Any
 
 from redislog import connection, levels
 from redislog import keys as keyspace
-from redislog.entry import Entry, decode
+from redislog.entry import Entry, decode, text_of
 from redislog.filters import Query
 
 #: Bucket widths the chart picks from (seconds).
@@ -249,19 +249,36 @@ def summarize(
     stats.buckets = [
         Bucket(index * stats.width - offset) for index in range(first, max(last, first) + 1)
     ]
-    minutes: Counter[int] = Counter()
-    recent = (until if until is not None else now) - 60
+    per_time: Counter[int] = Counter()
     for (slot, levelno), count in per_slot.items():
-        at = slot * resolution
-        index = math.floor((at + offset) / stats.width) - first
+        index = math.floor((slot * resolution + offset) / stats.width) - first
         stats.buckets[index].levels[levelno] += count
-        minutes[at // 60] += count
-        if recent <= at <= recent + 60:
-            stats.last_minute += count
-    if minutes:
-        minute, count = max(minutes.items(), key=lambda item: (item[1], item[0]))
-        stats.peak = (minute * 60.0, count)
+        per_time[slot] += count
+    last = math.floor((until if until is not None else now) / resolution)
+    stats.last_minute, stats.peak = _minutes(per_time, resolution, last)
     return stats
+
+
+def _minutes(
+    per_slot: Counter[int], resolution: int, last: int
+) -> tuple[int, tuple[float, int] | None]:
+    """The records of the minute that ends with slot *last*, and the busiest
+    minute (its start, its records) among all spans of one minute's slots:
+    the last minute is one of those spans, so the peak is never below it."""
+    span = 60 // resolution
+    recent = sum(count for slot, count in per_slot.items() if last - span < slot <= last)
+    slots = sorted(per_slot)
+    peak: tuple[float, int] | None = None
+    running = 0
+    first = 0
+    for slot in slots:
+        running += per_slot[slot]
+        while slots[first] <= slot - span:
+            running -= per_slot[slots[first]]
+            first += 1
+        if peak is None or running >= peak[1]:
+            peak = (float(slots[first] * resolution), running)
+    return recent, peak
 
 
 def _tally(
@@ -327,3 +344,61 @@ def as_json(stats: Stats) -> dict[str, Any]:
             for name, count, errors in stats.loggers
         ],
     }
+
+
+#: Distinct example values kept per field.
+EXAMPLES = 3
+#: Nested objects are counted down to this depth, as dotted paths (``a.b``).
+FIELD_DEPTH = 3
+
+
+@dataclass
+class Field:
+    """One field name across records: how many have it, a few of its values."""
+
+    name: str
+    records: int = 0
+    examples: list[str] = field(default_factory=list)
+
+
+class FieldCounts:
+    """Counts the field names of records (``redislog fields``).
+
+    Nested objects count as dotted paths (``order.id``), as ``-k`` reaches
+    them; examples are the first distinct values seen, as text.
+    """
+
+    def __init__(self) -> None:
+        self.records = 0
+        #: Records that are not JSON objects (no fields).
+        self.unstructured = 0
+        self._fields: dict[str, Field] = {}
+
+    def add(self, entry: Entry) -> None:
+        """Count the fields of one record."""
+        self.records += 1
+        if entry.data is None:
+            self.unstructured += 1
+            return
+        for name, value in _paths(entry.data, "", 1):
+            counted = self._fields.get(name)
+            if counted is None:
+                counted = self._fields[name] = Field(name)
+            counted.records += 1
+            if len(counted.examples) < EXAMPLES:
+                text = text_of(value)
+                if text not in counted.examples:
+                    counted.examples.append(text)
+
+    def fields(self) -> list[Field]:
+        """Every field, the most common first (then by name)."""
+        return sorted(self._fields.values(), key=lambda f: (-f.records, f.name))
+
+
+def _paths(data: dict[str, Any], prefix: str, depth: int) -> Iterator[tuple[str, Any]]:
+    for name, value in data.items():
+        path = f"{prefix}{name}"
+        if isinstance(value, dict) and value and depth < FIELD_DEPTH:
+            yield from _paths(value, f"{path}.", depth + 1)
+        else:
+            yield path, value

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import redis
 
-from redislog import connection, keys, lifecycle, record, scripts, serialize
+from redislog import connection, lifecycle, record, scripts, serialize
 
 #: Default cap of a log list, in records.
 MAXLEN = 100_000
@@ -512,7 +512,7 @@ class Writer:
             client = self._client = self._connect()
             self._registered = False
         # The newest record must end at the head: LPUSH in submission order.
-        stored = store(
+        stored = scripts.store(
             client, self.key, batch, maxlen=self.maxlen, token=self._producer.token, batch=seq,
             index=not self._registered,
         )  # fmt: skip
@@ -539,49 +539,6 @@ class Writer:
             _say(f"cannot write to {self.where}: {_describe(exc)}; {then}")
 
 
-@dataclass(frozen=True)
-class Stored:
-    """What :func:`store` reports once the records are stored."""
-
-    #: What failed after that: trimming the list, feeding live tails.
-    problems: tuple[str, ...] = ()
-    #: Why the log key is missing from the index of log keys, if it is.
-    unindexed: str | None = None
-
-
-def store(
-    client: connection.Client,
-    key: str,
-    records: list[bytes],
-    *,
-    maxlen: int,
-    token: str,
-    batch: int,
-    index: bool,
-) -> Stored:
-    """Store *records* (oldest first) in log *key* in one call of the ``PUSH``
-    script, as batch number *batch* of producer *token*: the one way records
-    reach Redis, for the writer thread and for ``redislog send``.
-
-    With *index*, first add *key* to the index of log keys.  The index only
-    helps viewers list logs: a user who may not write it (see the README's
-    ACL users) still stores records.
-
-    Raises:
-        redis.RedisError: nothing was stored.
-    """
-    unindexed = None
-    if index:
-        try:
-            client.sadd(keys.INDEX, key)
-        except redis.exceptions.NoPermissionError as exc:
-            unindexed = f"cannot add {key!r} to the index {keys.INDEX!r}: {_describe(exc)}"
-    # Called directly, never in a pipeline: a pipeline first asks SCRIPT
-    # EXISTS, which the README's writer user may not run.
-    pushed = scripts.push(client, key=key, token=token, batch=batch, maxlen=maxlen, records=records)
-    return Stored(pushed.problems, unindexed)
-
-
 def _retryable(exc: BaseException) -> bool:
     # Anything unexpected (the embedded server failing to start...) is retried
     # too: records are never thrown away for a fault that might pass.
@@ -596,6 +553,8 @@ def _ambiguous(exc: BaseException) -> bool:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, scripts.WrongType):  # already in words
+        return connection.describe(exc)
     return f"{type(exc).__name__}: {connection.describe(exc)}"
 
 

@@ -99,7 +99,7 @@ def test_writer_logs_and_cannot_read(
     with pytest.raises(redis.ResponseError, match=r"(?i)permission|can't|cannot"):
         writer.evalsha(sha, 1, key)
     writer.close()
-    one_line_error(run_cli("search", key, "--url", url), 1)
+    one_line_error(run_cli("search", key, "--url", url), 2)
     admin.close()
 
 
@@ -175,13 +175,13 @@ def test_reader_searches_tails_and_lists_and_cannot_delete(
         refused(reader, *command)
     for command in (["trim", key, "--older-than", "0s"], ["rm", key, "--yes"]):
         # Refused by the server: directly, or inside the trim script.
-        error = one_line_error(run_cli(*command, "--url", url), 1)
+        error = one_line_error(run_cli(*command, "--url", url), 2)
         assert re.search(r"permission|can't run this command", error), error
     if variant == "7.0":
         # Read-only key patterns: not even the reader's own pops reach the log.
         refused(reader, "RPOP", key)
         error = one_line_error(
-            run_cli("tail", key, "--consume", "--no-follow", "-q", "--url", url), 1
+            run_cli("tail", key, "--consume", "--no-follow", "-q", "--url", url), 2
         )
         assert "permission" in error
     reader.close()

@@ -79,29 +79,49 @@ def test_usage_errors_exit_2_with_one_line(redis_url: str, key: str) -> None:
     assert "unsupported Redis URL" in line
 
 
-def test_failures_exit_1_with_one_line(
-    redis_url: str, key: str, server_factory: Callable[..., Server]
-) -> None:
-    """No such key, unreachable server, wrong password: one line, exit 1, no traceback."""
-    line = one_line_error(run_cli("tail", "logs:nope", "--url", redis_url), 1)
+def test_nothing_to_read_exits_1(redis_url: str) -> None:
+    """A missing log key or a glob that matches none is "nothing found": exit 1, one line."""
+    line = one_line_error(run_cli("search", "logs:nope", "--url", redis_url), 1)
     assert line == "redislog: no such log key 'logs:nope' (see `redislog ls`)"
     line = one_line_error(run_cli("search", "nomatch:*", "--url", redis_url), 1)
     assert "no log key matches 'nomatch:*'" in line
+
+
+def test_an_unreachable_server_exits_2_for_every_command(key: str) -> None:
+    """Every command that talks to Redis exits 2 with one line when it cannot."""
     dead = f"redis://127.0.0.1:{free_port()}/0"
-    line = one_line_error(run_cli("tail", key, "--url", dead), 1)
-    assert f"cannot reach {dead} (argument)" in line
+    for command in (
+        ["tail", key], ["search", key], ["stats", key], ["fields", key], ["ls"], ["info"],
+        ["send", key, "m"], ["pipe", key], ["trim", key, "--older-than", "1d"],
+        ["rm", key, "--yes"],
+    ):  # fmt: skip
+        line = one_line_error(run_cli(*command, "--url", dead), 2)
+        assert f"cannot reach {dead} (argument)" in line, (command, line)
+
+
+def test_a_refused_password_says_authentication_failed(
+    server_factory: Callable[..., Server], key: str
+) -> None:
+    """A wrong password is an authentication failure (exit 2), not "cannot reach"."""
     locked = server_factory()
     locked.client().config_set("requirepass", "sesame")
     wrong = f"redis://:wrong@127.0.0.1:{locked.port}/0"
-    line = one_line_error(run_cli("search", "--url", wrong), 1)
-    assert "cannot reach redis://:***@127.0.0.1" in line
-    assert "wrong" not in line
+    for command in (["search"], ["ls"], ["send", key, "m"], ["tail", key]):
+        line = one_line_error(run_cli(*command, "--url", wrong), 2)
+        where = f"redis://:***@127.0.0.1:{locked.port}/0 (argument)"
+        assert line.startswith(f"redislog: authentication failed at {where}: "), line
+        assert "wrong" not in line
+    missing = f"redis://127.0.0.1:{locked.port}/0"
+    line = one_line_error(run_cli("search", "--url", missing), 2)
+    assert line.startswith(f"redislog: authentication failed at {missing} (argument): "), line
 
 
-def test_wrong_type_key_is_refused(redis_url: str, client: redis.Redis, key: str) -> None:
+def test_wrong_type_key_is_an_error(redis_url: str, client: redis.Redis, key: str) -> None:
+    """A key of another type is refused by every viewer with one line and exit 2."""
     client.set(key, "not a list")
-    line = one_line_error(run_cli("tail", key, "--url", redis_url), 1)
-    assert line == f"redislog: '{key}' holds a Redis string, not a log list"
+    for command in ("tail", "search", "stats", "fields"):
+        line = one_line_error(run_cli(command, key, "--url", redis_url), 2)
+        assert line == f"redislog: '{key}' holds a Redis string, not a log list"
 
 
 def test_server_is_named_on_stderr_unless_quiet(redis_url: str, key: str) -> None:

@@ -177,7 +177,7 @@ def test_rm_refuses_to_guess(redis_url: str, client: redis.Redis, key: str) -> N
     assert "stdin is not a terminal (add --yes)" in line
     assert client.llen(key) == 2
     client.hset(f"{key}:hash", "a", "b")
-    line = one_line_error(run_cli("rm", f"{key}:hash", "--yes", "--url", redis_url), 1)
+    line = one_line_error(run_cli("rm", f"{key}:hash", "--yes", "--url", redis_url), 2)
     assert "holds a Redis hash, not a log list" in line
     assert client.exists(f"{key}:hash")
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
+import threading
 import time
+from collections.abc import Callable
 
 import orjson
 import pytest
 import redis
 
 from redislog import RedisHandler, keys
-from tests.support import attach, log_records, run_cli
+from tests.servers import Server
+from tests.support import attach, log_records, run_cli, run_in_terminal
 from tests.support.hostile import HOSTILE_ELEMENTS, assert_no_raw_controls
 
 
@@ -120,3 +124,120 @@ def test_single_line_keeps_each_record_on_one_line(redis_url: str, key: str) -> 
     result = run_cli(*args, "--single-line")
     assert result.stdout.count("\n") == 1
     assert "first line\\nsecond line" in result.stdout
+
+
+def test_search_says_when_the_limit_cut_the_result(redis_url: str, key: str) -> None:
+    """When --limit leaves matches out, stderr says how many are shown and that
+    more exist; when it does not, nothing is said."""
+    log_records(redis_url, key, 250)
+    for extra in ((), ("-r",)):
+        result = run_cli("search", key, "-o", "json", "--url", redis_url, *extra)
+        assert len(result.stdout.splitlines()) == 100
+        assert result.stderr.splitlines()[-1] == (
+            "redislog: showing the newest 100 records that matched; older ones match too "
+            "(--limit all shows every one)"
+        )
+    exact = run_cli("search", key, "--limit", "250", "-o", "json", "--url", redis_url)
+    assert len(exact.stdout.splitlines()) == 250
+    assert "older ones match" not in exact.stderr
+    assert (
+        "older ones match"
+        not in run_cli("search", key, "--limit", "all", "--url", redis_url).stderr
+    )
+    quiet = run_cli("search", key, "-q", "--url", redis_url)
+    assert quiet.stderr == ""
+
+
+def test_grep_finds_words_in_the_traceback(redis_url: str, key: str) -> None:
+    """-g matches the message and its traceback; -e drops on either."""
+    handler = RedisHandler(url=redis_url, key=key)
+    logger = attach(handler, "app.pay")
+    try:
+        raise TimeoutError("upstream did not answer")
+    except TimeoutError:
+        logger.exception("charge failed")
+    logger.info("all good")
+    handler.flush()
+    handler.close()
+
+    def messages(*args: str) -> list[str]:
+        result = run_cli("search", key, *args, "-o", "json", "-q", "--url", redis_url)
+        assert result.returncode == 0, result.stderr
+        return [json.loads(line)["msg"] for line in result.stdout.splitlines()]
+
+    assert messages("-g", "TimeoutError") == ["charge failed"]
+    assert messages("-g", "did not answer", "-p", "error") == ["charge failed"]
+    assert messages("-e", "did not answer") == ["all good"]
+    help_text = " ".join(run_cli("search", "--help").stdout.split())
+    assert "Only records whose message or traceback matches this regex" in help_text
+
+
+def test_context_around_matches(redis_url: str, key: str) -> None:
+    """-B/-A/-C show records before and after each match, groups split by --."""
+    log_records(redis_url, key, 20)
+
+    def shown(*args: str) -> list[str]:
+        result = run_cli("search", key, "-o", "cat", "-q", "--url", redis_url, *args)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    assert shown("-g", "^record (5|12)$", "-C", "1") == [
+        "record 4", "record 5", "record 6", "--", "record 11", "record 12", "record 13",
+    ]  # fmt: skip
+    assert shown("-g", "^record (5|7)$", "-B", "2") == [
+        "record 3", "record 4", "record 5", "record 6", "record 7",
+    ]  # fmt: skip
+    assert shown("-g", "^record 18$", "-A", "5") == ["record 18", "record 19"]
+    assert shown("-g", "^record (5|12)$", "-A", "1", "-r") == [
+        "record 13", "record 12", "--", "record 6", "record 5",
+    ]  # fmt: skip
+    limited = run_cli(
+        "search", key, "-g", "^record (5|12)$", "-C", "1", "--limit", "1", "-o", "cat",
+        "--url", redis_url,
+    )  # fmt: skip
+    assert limited.stdout.splitlines() == ["record 11", "record 12", "record 13"]
+    assert "showing the newest 1 record that matched" in limited.stderr
+    as_json = run_cli(
+        "search", key, "-g", "^record (5|12)$", "-C", "1", "-o", "json", "-q", "--url", redis_url
+    )
+    assert [json.loads(line)["seq"] for line in as_json.stdout.splitlines()] == [
+        4, 5, 6, 11, 12, 13,
+    ]  # fmt: skip
+
+
+def test_progress_shows_only_when_stdout_and_stderr_are_terminals(
+    server_factory: Callable[..., Server], key: str
+) -> None:
+    """A long search shows progress on a terminal, but not while stdout goes
+    to a pager or a file (the progress line would overwrite its prompt)."""
+    server = server_factory()
+    client = server.client()
+    raws = [orjson.dumps({"ts": 1.7e9 + i, "msg": f"m {i}"}) for i in range(200_000)]
+    for first in range(0, len(raws), 20_000):
+        client.lpush(key, *raws[first : first + 20_000])
+    client.sadd(keys.INDEX, key)
+
+    def search(stdout_terminal: bool) -> str:
+        thawer = threading.Timer(1.5, server.thaw)
+
+        def freeze_once_searching(shown: str) -> None:
+            # The server stops answering for 1.5 s once the search began:
+            # the search outlasts the second before progress shows.
+            if "searching" in shown and not thawer.is_alive() and not thawer.finished.is_set():
+                server.freeze()
+                thawer.start()
+
+        try:
+            code, terminal, _ = run_in_terminal(
+                "search", key, "-g", "nowhere", "--url", server.url,
+                stdout_terminal=stdout_terminal, react=freeze_once_searching,
+            )  # fmt: skip
+        finally:
+            thawer.cancel()
+            server.thaw()
+        assert code == 1, terminal
+        return terminal
+
+    progress = re.compile(r"searched [0-9,]+ of 200,000 records")
+    assert not progress.search(search(stdout_terminal=False))
+    assert progress.search(search(stdout_terminal=True))

@@ -16,7 +16,7 @@ import redis
 
 from redislog import keys
 from redislog.levels import label
-from tests.support import one_line_error, run_cli
+from tests.support import one_line_error, run_cli, run_in_terminal
 from tests.support.hostile import RAW_CONTROLS
 from tests.support.records import ours
 
@@ -72,14 +72,14 @@ def expected(facts: list[Fact], width: int = WIDTH) -> dict[str, Any]:
     series: dict[float, Counter[str]] = {}
     levels: Counter[str] = Counter()
     loggers: Counter[str | None] = Counter()
-    minutes: Counter[int] = Counter()
+    slots: Counter[int] = Counter()
     for ts, levelno, logger in facts:
         name = label(levelno)
         levels[name] += 1
         loggers[logger] += 1
         if ts is not None:
             series.setdefault(math.floor(ts / width) * width, Counter())[name] += 1
-            minutes[math.floor(ts / 60)] += 1
+            slots[math.floor(ts / 10)] += 1
     return {
         "records": len(facts),
         "levels": levels,
@@ -87,8 +87,20 @@ def expected(facts: list[Fact], width: int = WIDTH) -> dict[str, Any]:
         "errors": sum(1 for _, levelno, _ in facts if levelno is not None and levelno >= 40),
         "untimed": sum(1 for ts, _, _ in facts if ts is None),
         "series": series,
-        "peak": max(minutes.items(), key=lambda item: (item[1], item[0])),
+        "peak": busiest_minute(slots),
     }
+
+
+def busiest_minute(slots: Counter[int]) -> tuple[float, int]:
+    """The busiest span of six 10-second slots: its first slot's start, its records
+    (the latest of equals)."""
+    best = (0.0, 0)
+    for end in sorted(slots):
+        window = [slot for slot in slots if end - 6 < slot <= end]
+        total = sum(slots[slot] for slot in window)
+        if total >= best[1]:
+            best = (min(window) * 10.0, total)
+    return best
 
 
 def stats_json(*args: str) -> dict[str, Any]:
@@ -115,8 +127,8 @@ def test_stats_agrees_with_the_data(redis_url: str, client: redis.Redis, key: st
     assert starts == [starts[0] + WIDTH * i for i in range(len(starts))]
     shown = {row["logger"]: row["records"] for row in got["loggers"]}
     assert shown == dict(want["loggers"])
-    minute, count = want["peak"]
-    assert got["rate"] == {"last_minute": 5, "peak_minute": count, "peak_at": minute * 60.0}
+    start, count = want["peak"]
+    assert got["rate"] == {"last_minute": 5, "peak_minute": count, "peak_at": start}
 
 
 def test_the_chart_shows_the_same_counts(redis_url: str, client: redis.Redis, key: str) -> None:
@@ -233,3 +245,44 @@ def test_redislog_records_are_counted_from_their_heads(client: redis.Redis) -> N
     summary = stats.summarize(counts, ["k"], scanned=111, now=now)
     assert summary.total == summary.scanned == 111
     assert summary.levels == {20: 55, 30: 55, None: 1}
+
+
+def test_the_peak_minute_is_never_below_the_last_minute(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """The busiest minute is the busiest span of sixty seconds, so it holds at
+    least as many records as the last minute, even across a minute's turn."""
+    turn = math.floor(time.time() / 60) * 60 - 600  # a minute boundary, in the past
+    for at in (turn - 20, turn + 20):
+        client.lpush(key, *(orjson.dumps({"ts": at, "levelno": 20, "msg": "x"}) for _ in range(20)))
+    client.sadd(keys.INDEX, key)
+    window = ("-S", f"@{turn - 300}", "-U", f"@{turn + 30}")
+    got = stats_json(key, *window, "--url", redis_url)
+    assert got["rate"] == {"last_minute": 40, "peak_minute": 40, "peak_at": turn - 20.0}
+    chart = run_cli("stats", key, *window, "--utc", "-q", "--url", redis_url).stdout
+    at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(turn - 20))
+    assert f"rate     40/min in the last minute; peak 40/min from {at}" in chart
+
+
+def test_the_levels_line_breaks_between_levels_on_a_narrow_terminal(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """At 80 columns the levels line goes on under itself, never breaking a number."""
+    now = time.time()
+    for levelno in (10, 20, 25, 30, 40, 50):
+        client.lpush(key, *(orjson.dumps({"ts": now - i, "levelno": levelno, "msg": "x"})
+                            for i in range(1234)))  # fmt: skip
+    client.sadd(keys.INDEX, key)
+    code, terminal, _ = run_in_terminal("stats", key, "--color", "never", "-q", "--url", redis_url)
+    assert code == 0, terminal
+    lines = terminal.replace("\r\n", "\n").splitlines()
+    assert max(len(line) for line in lines) <= 80, lines
+    first = next(i for i, line in enumerate(lines) if line.startswith("levels   "))
+    shown = [lines[first]]
+    while lines[first + len(shown)].startswith(" " * 9):
+        shown.append(lines[first + len(shown)])
+    assert len(shown) > 1
+    items = re.findall(r"([A-Z0-9]+) ([0-9,]+) \(([0-9.]+)%\)", " ".join(shown))
+    assert [(name, count) for name, count, _ in items] == [
+        (name, "1,234") for name in ("DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL")
+    ]

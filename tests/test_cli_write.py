@@ -146,18 +146,18 @@ def test_send_errors_are_one_line(
         assert expected in line, line
     client.set(key, "a string")
     for command in (["send", key, "m"], ["pipe", key]):
-        line = one_line_error(run_cli(*command, "--url", redis_url), 1)
+        line = one_line_error(run_cli(*command, "--url", redis_url), 2)
         assert line == f"redislog: '{key}' holds a Redis string, not a log list"
     dead = f"redis://127.0.0.1:{free_port()}/0"
     for command in (["send", "logs:x", "m"], ["pipe", "logs:x"]):
-        line = one_line_error(run_cli(*command, "--url", dead), 1)
+        line = one_line_error(run_cli(*command, "--url", dead), 2)
         assert line.startswith(f"redislog: cannot reach {dead} (argument): ")
     locked = server_factory()
     locked.client().execute_command(
         "ACL", "SETUSER", "reader", "on", ">pw", "~*", "+@read", "+ping", "+type", "+hget"
     )
     readonly = f"redis://reader:pw@127.0.0.1:{locked.port}/0"
-    line = one_line_error(run_cli("send", "logs:x", "m", "--url", readonly), 1)
+    line = one_line_error(run_cli("send", "logs:x", "m", "--url", readonly), 2)
     assert line.startswith("redislog: cannot write to redis://reader:***@127.0.0.1")
 
 
@@ -282,6 +282,6 @@ def test_pipe_reports_what_it_could_not_store(
         _, err = process.communicate(timeout=60)
     finally:
         server.thaw()
-    assert process.returncode == 1
+    assert process.returncode == 2
     assert f"gave up on 2 unsent log records for '{key}' after 1s" in err.decode()
     assert b"Traceback" not in err

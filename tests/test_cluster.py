@@ -133,7 +133,7 @@ def test_info_names_the_cluster_and_a_cluster_has_only_db_0(cluster: Cluster) ->
     assert info.returncode == 0, info.stderr
     assert "mode:     cluster of 3 masters" in info.stdout
     url = cluster.url.rsplit("/", 1)[0] + "/1"
-    error = one_line_error(run_cli("ls", "--url", url), 1)
+    error = one_line_error(run_cli("ls", "--url", url), 2)
     assert "a cluster has only db 0" in error
 
 

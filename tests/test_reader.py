@@ -225,8 +225,18 @@ CORPUS = [
     b'{"msg": "f1", "env": "prod", "user": "ada", "ms": 150, "flag": true, "n": 4.2e1}',
     b'{"msg": "f2", "env": "pr\\u006fd", "user": "Bob", "ms": "99", "order": {"id": 7}}',
     b'{"msg": "f3", "env": "staging", "user": "bob", "order.id": 8, "name": "ADAm"}',
+    # Matches in the traceback (or stack) only.
+    ours(7, "charge failed", levelno=40, exc="Traceback:\n  File x\nTimeoutError: upstream"),
+    ours(8, "stacked", stack='File "/srv/app.py", line 3\n  retry_on_timeouterror()'),
+    b'{"message": "java", "stack_trace": "java.net.SocketTimeoutException: read timed out"}',
+    b'{"msg": "escaped", "exc": "\\u0054imeoutError: escaped"}',
+    b'{"msg": "no traceback here", "exc": 42}',
 ]
 QUERIES = [
+    {"grep": "TimeoutError"},
+    {"grep": "timeouterror"},
+    {"grep": "TimeoutException|TimeoutError", "level": "error"},
+    {"exclude": ["TimeoutError"]},
     {"grep": "timeout"},
     {"grep": "TIMEOUT"},
     {"grep": "timeout|refused"},
@@ -264,6 +274,16 @@ def test_prefilter_never_drops_a_match(
     for local in (True, False):
         search = reader.Search(client, [key], query=query, local=local)
         assert [entry.raw for entry in search.newest_first()] == expected, local
+
+
+def test_grep_reaches_tracebacks_through_both_prefilters(client: redis.Redis, key: str) -> None:
+    """-g finds words only the traceback or stack holds, with the pre-filter on
+    the server and here."""
+    push(client, key, *CORPUS)
+    query = filters.parse_query(grep="timeouterror")
+    for local in (True, False):
+        found = reader.Search(client, [key], query=query, local=local).newest_first()
+        assert sorted(entry.msg for entry in found) == ["charge failed", "escaped", "stacked"]
 
 
 def test_needles_come_from_the_regex() -> None:

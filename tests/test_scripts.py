@@ -75,7 +75,7 @@ def test_push_reports_what_failed_after_storing(client: redis.Redis, key: str) -
 def test_push_refused_stores_nothing(client: redis.Redis, key: str) -> None:
     """A log key of another type: an error, and no key written at all."""
     client.set(key, "not a list")
-    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+    with pytest.raises(scripts.WrongType, match=f"{key}. holds a Redis string, not a log list"):
         scripts.push(client, key=key, token="p", batch=1, maxlen=10, records=[b"a"])
     assert not client.exists(keys.meta(key), keys.seen(key, "p"))
 

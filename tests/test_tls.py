@@ -78,7 +78,7 @@ def test_a_server_certificate_from_another_ca_is_refused(
     """With certificate checking on, a server the CA file does not vouch for gets nothing."""
     stranger = Authority(tmp_path / "other", "another CA")
     url = tls.url(app, ca=stranger.cert)
-    error = one_line_error(run_cli("ls", "--url", url), 1)
+    error = one_line_error(run_cli("ls", "--url", url), 2)
     assert "certificate verify failed" in error
     handler = RedisHandler(url=url, key=key, flush_timeout=0.5)
     logging.getLogger("tls.refused").addHandler(handler)
@@ -99,7 +99,7 @@ def test_a_server_certificate_from_another_ca_is_refused(
 
 
 def test_a_client_without_a_certificate_is_refused(tls: TlsServer) -> None:
-    one_line_error(run_cli("ls", "--url", tls.url(None)), 1)
+    one_line_error(run_cli("ls", "--url", tls.url(None)), 2)
 
 
 def test_tls_options_need_a_rediss_url(tls: TlsServer, authority: Authority) -> None:

@@ -8,11 +8,22 @@ import typer
 
 from redislog import __version__
 
+EPILOG = (
+    "Exit status, as grep's: 0 when something was found or done; 1 when nothing "
+    "was (no record matched, no such log key); 2 on an error (bad usage, the server "
+    "cannot be reached or refuses the password, a key of another type). "
+    "130 after Ctrl-C, 143 after SIGTERM."
+    "\n\n"
+    "Shell completion: redislog --install-completion (bash, zsh, fish, PowerShell), "
+    "then open a new shell."
+)
+
 app = typer.Typer(
     name="redislog",
     help="View, write and trim logs that redislog keeps in Redis.",
+    epilog=EPILOG,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,

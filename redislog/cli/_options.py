@@ -97,23 +97,39 @@ KeysArgument = Annotated[
     typer.Argument(
         help="Log keys, or globs over the known log keys [default: all of them]",
         show_default=False,
-        metavar="KEY",
+        metavar="[KEY]...",
     ),
 ]
 
 
-def count(option: str, text: str) -> int | None:
-    """A count option: a number >= 0, or ``all`` (None)."""
+#: The largest count a count option takes (``all`` means every record).
+MAX_COUNT = 1_000_000_000
+
+
+def count(option: str, text: str, *, least: int = 0) -> int | None:
+    """A count option: a whole number from *least* up, or ``all`` (None)."""
     word = text.strip().lower()
     if word == "all":
         return None
-    try:
-        value = int(word)
-    except ValueError:
-        value = -1
-    if value < 0:
-        fail(f"bad {option} {text!r}: use a number or all", 2)
+    if not (word.isascii() and word.isdigit()) or int(word[:12]) < least:
+        fail(f"bad {option} {text!r}: use a whole number from {least}, or all")
+    if len(word) > 10 or int(word) > MAX_COUNT:
+        fail(f"bad {option} {text!r}: at most {MAX_COUNT:,} (all means every record)")
+    return int(word)
+
+
+def context(option: str, text: str | None) -> int:
+    """A number of records of context (``-A``, ``-B``, ``-C``)."""
+    if text is None:
+        return 0
+    value = count(option, text)
+    if value is None:
+        fail(f"bad {option} {text!r}: use a whole number from 0")
     return value
+
+
+#: The longest duration a duration option takes (seconds).
+MAX_DURATION = 1000 * 86400
 
 
 def duration(option: str, text: str) -> int:
@@ -123,8 +139,12 @@ def duration(option: str, text: str) -> int:
         seconds = now - filters.parse_time(text, now)
     except filters.FilterError:
         seconds = 0.0
-    if not text.strip()[:1].isdigit() or seconds < 1 or seconds != int(seconds):
-        fail(f"bad {option} {text!r}: use a duration like 30s, 5m, 1h or 1d", 2)
+    if (
+        not text.strip()[:1].isdigit()
+        or not 1 <= seconds <= MAX_DURATION
+        or seconds != int(seconds)
+    ):
+        fail(f"bad {option} {text!r}: use a duration like 30s, 5m, 1h or 1d (at most 1000d)")
     return int(seconds)
 
 
@@ -148,7 +168,8 @@ class Filtering(Group):
 
     level: str | None = _filter(
         "-p", "--level", metavar="LEVEL",
-        help="Only this level and worse (error), or a range (info..error)",
+        help="Only this level and worse (error), or a range from the less to the more "
+        "severe (info..error)",
     )  # fmt: skip
     logger: list[str] | None = _filter(  # noqa: RUF009 - it makes a field()
         "-l", "--logger", metavar="NAME", show_default=False,
@@ -156,10 +177,12 @@ class Filtering(Group):
     )  # fmt: skip
     grep: str | None = _filter(
         "-g", "--grep", metavar="REGEX",
-        help="Only messages matching this regex (ignores case if all lower-case)",
+        help="Only records whose message or traceback matches this regex "
+        "(ignores case if all lower-case)",
     )  # fmt: skip
     exclude: list[str] | None = _filter(  # noqa: RUF009 - it makes a field()
-        "-e", "--exclude", metavar="REGEX", help="Drop messages matching this regex (repeatable)",
+        "-e", "--exclude", metavar="REGEX",
+        help="Drop records whose message or traceback matches this regex (repeatable)",
         show_default=False,
     )  # fmt: skip
     case_sensitive: bool = _filter(
@@ -174,7 +197,9 @@ class Filtering(Group):
     )  # fmt: skip
     since: str | None = _filter(
         "-S", "--since", metavar="WHEN",
-        help="Only records from then on: 10m, 2h, 1d, ISO 8601, today, yesterday",
+        help="Only records from then on: a time ago (10m, 2h30m, 1d, -5m or 5m ago, "
+        "all the same), HH:MM[:SS] today, today, yesterday, now, @EPOCH, or ISO 8601 "
+        "(local time unless it has a zone)",
     )  # fmt: skip
     until: str | None = _filter(
         "-U", "--until", metavar="WHEN", help="Only records until then (as --since)"
@@ -310,6 +335,9 @@ class Writing(Group):
         "--maxlen", metavar="N", envvar="REDISLOG_MAXLEN", min=1, show_default=False,
         help=f"Cap of the list [default: the cap the log has, else {writer.MAXLEN}]",
     )  # fmt: skip
+    quiet: bool = _option(
+        "-q", "--quiet", default=False, help="No notices or warnings on stderr (errors still show)"
+    )
 
     def level_of_records(self) -> tuple[str, int]:
         """The records' level name and number."""

@@ -46,15 +46,22 @@ class _Stderr:
             sys.stderr.flush()
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    """Print one line on stderr and exit with *code*."""
+#: Exit statuses, as grep's: something found, nothing found, an error.
+FOUND, NOTHING, ERROR = 0, 1, 2
+#: Ctrl-C (128 + SIGINT).
+INTERRUPTED = 130
+
+
+def fail(message: str, code: int = ERROR) -> NoReturn:
+    """Print one line on stderr and exit with *code* (an error, by default)."""
     _Stderr.line(message)
     raise typer.Exit(code)
 
 
 @contextlib.contextmanager
 def failing(what: str, *also: type[BaseException]) -> Iterator[None]:
-    """Turn a failure inside into one line on stderr and exit status 1.
+    """Turn a failure inside into one line on stderr and an exit status: 1
+    when there was nothing to read (no such log key), else 2.
 
     A Redis error (and any of *also*) reads ``<what>: <why>``; the package's
     own one-line errors (no such key, the list moved...) read as they are.
@@ -64,8 +71,12 @@ def failing(what: str, *also: type[BaseException]) -> Iterator[None]:
         yield
     except BrokenPipeError:
         raise  # stdout closed: not a Redis failure (see output_guard)
+    except reader.MissingLog as exc:
+        fail(str(exc), NOTHING)
     except _ONE_LINE as exc:
         fail(str(exc))
+    except redis.AuthenticationError as exc:
+        fail(f"{what}: authentication failed: {connection.describe(exc)}")
     except failures as exc:
         fail(f"{what}: {connection.describe(exc)}")
 
@@ -97,7 +108,9 @@ class Notices:
         only, after its first second and at most five times a second."""
         started = time.monotonic()
         shown_at = 0.0
-        live = not self.quiet and sys.stderr.isatty()
+        # Only when nothing else can be on that terminal's last line: stdout
+        # into a pager (| less -R) would have its prompt overwritten.
+        live = not self.quiet and sys.stderr.isatty() and sys.stdout.isatty()
 
         def on_window(progress: reader.Progress) -> None:
             nonlocal shown_at
@@ -127,10 +140,13 @@ class Session:
         except ValueError as exc:
             fail(str(exc), 2)
         with failing(f"cannot reach {target.describe()}", embedded.EmbeddedError, ValueError):
-            client = connection.connect(target, socket_timeout=socket_timeout)
-            with contextlib.suppress(redis.exceptions.NoPermissionError):
-                # A user without PING (the README's writer): the server did answer.
-                client.ping()
+            try:
+                client = connection.connect(target, socket_timeout=socket_timeout)
+                with contextlib.suppress(redis.exceptions.NoPermissionError):
+                    # A user without PING (the README's writer): the server did answer.
+                    client.ping()
+            except redis.AuthenticationError as exc:
+                fail(f"authentication failed at {target.describe()}: {connection.describe(exc)}")
         return cls(client, target, Notices(quiet))
 
     @property

@@ -1,13 +1,19 @@
-"""Which logs and which server: ``ls`` and ``info``."""
+"""Which logs, what is in them and which server: ``ls``, ``fields`` and ``info``."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import sys
+from typing import Annotated
+
+import typer
 
 from redislog import connection, keys, reader, retention
+from redislog import stats as counting
 from redislog.cli._app import app
-from redislog.cli._options import KeysArgument, UrlOption, UtcOption
-from redislog.cli._session import Session, clock, failing, output_guard
+from redislog.cli._options import Filtering, KeysArgument, UrlOption, UtcOption, count, grouped
+from redislog.cli._session import NOTHING, Session, clock, fail, failing, output_guard
 from redislog.entry import Entry
 from redislog.escapes import escape
 
@@ -23,11 +29,11 @@ def list_logs(
 ) -> None:
     """List the log keys: records, cap, memory, oldest and newest record, live tails."""
     session = Session.open(url)
+    session.notices(f"listing the log keys on {session.where}")
     with failing(f"cannot list log keys on {session.where}"):
         infos = reader.describe_logs(session.client, names or ())
     if not infos:
-        sys.stderr.write(f"redislog: no log keys on {escape(session.where)}\n")
-        return
+        fail(f"no log keys on {session.where} (nothing has logged there yet)", NOTHING)
     try:
         sizes = retention.memory(
             session.client, [info.key for info in infos if info.kind == "list"]
@@ -72,6 +78,80 @@ def _when(entry: Entry | None, utc: bool) -> str:
     return clock(entry.ts, utc=utc)
 
 
+_EXAMPLE_MAX = 40
+
+
+@app.command()
+@grouped
+def fields(
+    names: KeysArgument = None,
+    lines: Annotated[
+        str,
+        typer.Option("-n", "--lines", metavar="N|all", help="Read the newest N matching records"),
+    ] = "10000",
+    output: Annotated[
+        str, typer.Option("-o", "--output", metavar="MODE", help="pretty or json")
+    ] = "pretty",
+    quiet: Annotated[
+        bool, typer.Option("-q", "--quiet", help="No notices on stderr (errors still show)")
+    ] = False,
+    *,
+    filtering: Filtering,
+    url: UrlOption = None,
+) -> None:
+    """List the field names of the newest records: how many have each, and example values."""
+    query = filtering.query()
+    most = count("-n", lines, least=1)
+    mode = output.strip().lower()
+    if mode not in ("pretty", "json", "jsonl"):
+        fail(f"unknown output {output!r} for fields: use pretty or json")
+    session = Session.open(url, quiet=quiet, socket_timeout=reader.READ_TIMEOUT)
+    chosen = session.logs(names)
+    session.announce("reading from", chosen)
+    finder = reader.Search(
+        session.client,
+        chosen,
+        query=query,
+        where=session.where,
+        local=connection.local(session.target.url),
+    )
+    tally = counting.FieldCounts()
+    with failing(f"reading from {session.where} failed"):
+        for entry in itertools.islice(finder.newest_first(), most):
+            tally.add(entry)
+    if not tally.records:
+        fail("no matching records", NOTHING)
+    found = tally.fields()
+    with output_guard():
+        if mode != "pretty":
+            rows = [{"field": f.name, "records": f.records, "examples": f.examples} for f in found]
+            print(json.dumps({"records": tally.records, "fields": rows}))
+        else:
+            _field_table(found, tally.records)
+        sys.stdout.flush()
+    if tally.unstructured:
+        session.notices(f"{tally.unstructured:,} of the records read are not JSON objects")
+
+
+def _field_table(found: list[counting.Field], total: int) -> None:
+    table = [("FIELD", "RECORDS", "SHARE", "EXAMPLES")]
+    for field in found:
+        examples = ", ".join(_example(text) for text in field.examples)
+        share = f"{field.records / total:.0%}"
+        table.append((escape(field.name, newlines=True), f"{field.records:,}", share, examples))
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    for row in table:
+        cells = [row[0].ljust(widths[0]), row[1].rjust(widths[1]), row[2].rjust(widths[2])]
+        print("  ".join([*cells, row[3]]).rstrip())
+
+
+def _example(text: str) -> str:
+    shown = escape(text, newlines=True)
+    if len(shown) > _EXAMPLE_MAX:
+        shown = shown[: _EXAMPLE_MAX - 1] + "…"
+    return shown if shown and "," not in shown and " " not in shown else f'"{shown}"'
+
+
 @app.command()
 def info(url: UrlOption = None) -> None:
     """Show which Redis server is in use, and whether it keeps logs safe."""
@@ -83,13 +163,36 @@ def info(url: UrlOption = None) -> None:
         memory = client.info("memory")
         count = client.scard(keys.INDEX)
         layout = connection.layout(client)
+    risks = reader.risks(client)
     print(f"server:   {escape(session.where)}")
     print(f"mode:     {escape(layout)}")
-    print(f"version:  redis {server.get('redis_version', '?')}")
+    print(f"version:  redis {escape(str(server.get('redis_version', '?')))}")
     aof = bool(persistence.get("aof_enabled"))
-    print(f"persist:  {'append-only file' if aof else 'no append-only file'}")
-    policy = str(memory.get("maxmemory_policy", "?"))
-    print(f"eviction: {policy} (maxmemory {memory.get('maxmemory_human', '?')})")
+    safe = "records survive a crash and a restart"
+    print(f"persist:  {'append-only file: ' + safe if aof else _risk(risks, 'no append-only')}")
+    policy = escape(str(memory.get("maxmemory_policy", "?")))
+    limit = int(memory.get("maxmemory") or 0)
+    size = escape(str(memory.get("maxmemory_human", "?")))
+    if not limit:
+        print(f"eviction: {policy} (no maxmemory): nothing is evicted")
+    else:
+        if policy.startswith("allkeys"):
+            words = "whole log lists can be evicted when memory is full"
+        elif policy == "noeviction":
+            words = "new records are refused when memory is full (the handler counts them)"
+        else:
+            words = "only keys with an expiry are evicted: log lists stay"
+        print(f"eviction: {policy} (maxmemory {size}): {words}")
     print(f"logs:     {count}")
-    for warning in reader.risks(client):
-        sys.stderr.write(f"redislog: warning: {warning}\n")
+    for warning in risks:
+        session.notices(f"warning: {warning}")
+
+
+def _risk(risks: list[str], start: str) -> str:
+    """The persistence risk in *risks*, in words."""
+    for risk in risks:
+        if "no data on disk" in risk:
+            return f"no append-only file, no snapshots: {risk.partition(': ')[2]}"
+        if risk.startswith(start):
+            return risk
+    return "no append-only file"

@@ -12,7 +12,15 @@ from redislog import filters, keys
 from redislog import retention as policy
 from redislog.cli._app import app
 from redislog.cli._options import UrlOption
-from redislog.cli._session import Session, clock, fail, failing, output_guard, records
+from redislog.cli._session import (
+    NOTHING,
+    Session,
+    clock,
+    fail,
+    failing,
+    output_guard,
+    records,
+)
 from redislog.escapes import escape
 
 RequiredKeysArgument = Annotated[
@@ -116,4 +124,4 @@ def _confirm(session: Session, chosen: list[str]) -> None:
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
     if answer not in ("y", "yes"):
-        fail("nothing removed")
+        fail("nothing removed", NOTHING)

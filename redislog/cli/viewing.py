@@ -6,11 +6,12 @@ import itertools
 import json
 import sys
 import time
-from typing import Annotated
+from collections import Counter
+from typing import Annotated, Any
 
 import typer
 
-from redislog import connection, reader
+from redislog import connection, filters, levels, reader
 from redislog import stats as counting
 from redislog.cli._app import app
 from redislog.cli._options import (
@@ -19,12 +20,23 @@ from redislog.cli._options import (
     KeysArgument,
     Output,
     UrlOption,
+    context,
     count,
     duration,
     grouped,
 )
-from redislog.cli._session import Session, exit_on_sigterm, fail, failing, output_guard
+from redislog.cli._session import (
+    NOTHING,
+    Notices,
+    Session,
+    exit_on_sigterm,
+    fail,
+    failing,
+    output_guard,
+    records,
+)
 from redislog.entry import decode
+from redislog.render import Renderer
 
 
 @app.command()
@@ -97,64 +109,163 @@ def tail(
         batches.close()
 
 
+_CONTEXT = "Context"
+
+
+def _context_option(flag: str, help: str) -> Any:
+    return typer.Option(flag, metavar="N", help=help, rich_help_panel=_CONTEXT, show_default=False)
+
+
 @app.command()
 @grouped
 def search(
     names: KeysArgument = None,
     limit: Annotated[
         str,
-        typer.Option("--limit", metavar="N|all", help="Keep the newest N matches, or all"),
+        typer.Option(
+            "--limit",
+            metavar="N|all",
+            help="Keep the newest N matches, or all (stderr says when there were more)",
+        ),
     ] = "100",
     reverse: Annotated[bool, typer.Option("-r", "--reverse", help="Newest first")] = False,
+    counting: Annotated[
+        bool,
+        typer.Option(
+            "--count",
+            help="Print only the number of matches (-o json: per level and log key too)",
+        ),
+    ] = False,
+    after: Annotated[
+        str | None, _context_option("-A", "Also show N records after each match")
+    ] = None,
+    before: Annotated[
+        str | None, _context_option("-B", "Also show N records before each match")
+    ] = None,
+    around: Annotated[
+        str | None, _context_option("-C", "Also show N records before and after each match")
+    ] = None,
     *,
     filtering: Filtering,
     output: Output,
     url: UrlOption = None,
 ) -> None:
-    """Search the stored records; exit status 0 if any matched, 1 if none."""
+    """Search the stored records; exit status 0 if any matched, 1 if none, 2 on errors."""
     query = filtering.query()
-    most = count("--limit", limit)
+    most = count("--limit", limit, least=1)
+    spread = context("-C", around)
+    older = context("-B", before) if before is not None else spread
+    newer = context("-A", after) if after is not None else spread
+    if counting and (older or newer):
+        fail("--count prints a number: -A, -B and -C do not apply")
     renderer = output.renderer()
     session = Session.open(url, quiet=output.quiet, socket_timeout=reader.READ_TIMEOUT)
     chosen = session.logs(names)
     renderer.show_key = len(chosen) > 1
     notices = session.notices
     session.announce("searching on", chosen)
+    reading = query
+    if older or newer:  # every record is read; matches are picked out here
+        reading = filters.Query(since=query.since, until=query.until)
     finder = reader.Search(
         session.client,
         chosen,
-        query=query,
+        query=reading,
         on_window=notices.reporter(
-            lambda done: (
-                f"searched {done.scanned:,} of {done.total:,} records, {done.matched:,} matches"
-            )
+            lambda done: f"searched {done.scanned:,} of {done.total:,} records"
         ),
         where=session.where,
         local=connection.local(session.target.url),
     )
-    found = 0
     with failing(f"searching {session.where} failed"), output_guard():
-        matches = itertools.islice(finder.newest_first(), most)
-        if reverse:
-            for entry in matches:
-                notices.clear()
-                renderer.write(entry)
-                found += 1
+        if counting:
+            found = _count(finder, notices, renderer.output == "json")
+            more = False
+        elif older or newer:
+            found, more = _around(finder, renderer, notices, query, older, newer, most, reverse)
         else:
-            # Matches are kept as raw bytes (light) and decoded again to be shown.
-            kept = [(entry.raw, entry.key) for entry in matches]
-            notices.clear()
-            found = len(kept)
-            for raw, key in reversed(kept):
-                renderer.write(decode(raw, key))
+            found, more = _newest(finder, renderer, notices, most, reverse)
         renderer.flush()
     notices.clear()
     progress = finder.progress
     for name in progress.trimmed:
         notices(f"{name}: the oldest records were trimmed by the cap while searching")
+    if more:
+        notices(
+            f"showing the newest {records(found)} that matched; older ones match too "
+            "(--limit all shows every one)"
+        )
     if not found:
         notices(f"no matching records among {progress.scanned:,} searched")
-        raise typer.Exit(1)
+        raise typer.Exit(NOTHING)
+
+
+def _newest(
+    finder: reader.Search, renderer: Renderer, notices: Notices, most: int | None, reverse: bool
+) -> tuple[int, bool]:
+    """Show the newest *most* matches; (how many, whether more matched)."""
+    # One more than shown, to know whether there are more.
+    matches = itertools.islice(finder.newest_first(), None if most is None else most + 1)
+    found = 0
+    if reverse:
+        for entry in matches:
+            if found == most:
+                return found, True
+            notices.clear()
+            renderer.write(entry)
+            found += 1
+        return found, False
+    # Matches are kept as raw bytes (light) and decoded again to be shown.
+    kept = [(entry.raw, entry.key) for entry in matches]
+    more = most is not None and len(kept) > most
+    kept = kept[:most]
+    notices.clear()
+    for raw, key in reversed(kept):
+        renderer.write(decode(raw, key))
+    return len(kept), more
+
+
+def _around(
+    finder: reader.Search,
+    renderer: Renderer,
+    notices: Notices,
+    query: filters.Query,
+    older: int,
+    newer: int,
+    most: int | None,
+    reverse: bool,
+) -> tuple[int, bool]:
+    """Show the newest *most* matches with records around them, ``--`` between
+    groups (but in JSON); (how many matches, whether more matched)."""
+    picker = reader.Around(query, before=older, after=newer, limit=most)
+    shown = [(s.entry.raw, s.entry.key, s.place) for s in picker.select(finder.newest_first())]
+    if not reverse:
+        shown.reverse()
+    notices.clear()
+    last: int | None = None
+    for raw, key, place in shown:
+        if last is not None and abs(place - last) > 1 and renderer.output != "json":
+            renderer.file.write("--\n")
+        renderer.write(decode(raw, key))
+        last = place
+    return picker.matches, picker.more
+
+
+def _count(finder: reader.Search, notices: Notices, as_json: bool) -> int:
+    """Print the number of matches (in JSON, per level and log key too)."""
+    by_level: Counter[str] = Counter()
+    by_key: Counter[str] = Counter()
+    for entry in finder.newest_first():
+        by_level[levels.label(entry.levelno) if entry.levelno is not None else "none"] += 1
+        by_key[entry.key] += 1
+    total = sum(by_key.values())
+    notices.clear()
+    if as_json:
+        result = {"matches": total, "levels": dict(by_level), "keys": dict(by_key)}
+        sys.stdout.write(json.dumps(result) + "\n")
+    else:
+        sys.stdout.write(f"{total}\n")
+    return total
 
 
 @app.command()

@@ -12,6 +12,8 @@ from redislog import connection, ingest, keys, record, serialize, writer
 from redislog.cli._app import app
 from redislog.cli._options import UrlOption, Writing, grouped, log_key
 from redislog.cli._session import (
+    ERROR,
+    INTERRUPTED,
     Session,
     exit_on_sigterm,
     fail,
@@ -20,18 +22,21 @@ from redislog.cli._session import (
 )
 from redislog.escapes import escape
 
+#: Seconds a Ctrl-C'd pipe gives the writer to store what it read.
+_INTERRUPTED_FLUSH = 0.1
+
 KeyArgument = Annotated[
     str, typer.Argument(metavar="KEY", help="The log key (a Redis list)", show_default=False)
 ]
 
 
-def _open(url: str | None) -> Session:
-    """Connect, saying so when the records go to the embedded server."""
-    session = Session.open(url)
-    if session.target.embedded:
-        sys.stderr.write(
-            f"redislog: no REDISLOG_URL or REDIS_URL set; writing to the embedded server "
-            f"at {escape(session.target.url)}\n"
+def _open(url: str | None, *, quiet: bool, announce: bool) -> Session:
+    """Connect; with *announce*, say so when the records go to the embedded server."""
+    session = Session.open(url, quiet=quiet)
+    if announce and session.target.embedded:
+        session.notices(
+            "no REDISLOG_URL or REDIS_URL set; writing to the embedded server "
+            f"at {session.target.url}"
         )
     return session
 
@@ -68,7 +73,9 @@ def send(
         extra = ingest.parse_fields(fields or ())
     except ingest.IngestError as exc:
         fail(str(exc), 2)
-    session = _open(url)
+    # Silent on success, as cron wants: which server is in use is for `info`
+    # and the viewer to say.
+    session = _open(url, quiet=writing.quiet, announce=False)
     cap = _cap(session, key, writing.maxlen)
     producer = record.Producer()
     entry = record.external(
@@ -77,7 +84,7 @@ def send(
     with failing(f"cannot write to {session.where}"):
         problems = ingest.push(session.client, key, cap, [serialize.dumps(entry)], producer.token)
     for problem in problems:
-        sys.stderr.write(f"redislog: warning: {escape(' '.join(problem.split()))}\n")
+        session.notices(f"warning: {' '.join(problem.split())}")
 
 
 @app.command()
@@ -106,7 +113,7 @@ def pipe(
     """
     log_key(key)
     level = writing.level_of_records()
-    session = _open(url)
+    session = _open(url, quiet=writing.quiet, announce=True)
     cap = _cap(session, key, writing.maxlen)
     target = session.target
     producer = record.Producer()
@@ -124,19 +131,22 @@ def pipe(
     try:
         ingest.pipe(sys.stdin.fileno(), sink, lines, copy)
     except KeyboardInterrupt:
-        code = 130
+        code = INTERRUPTED
+        # Ctrl-C ends the command at once: what is not stored by then is
+        # reported (by the writer, on stderr), not waited for.
+        timeout = min(timeout, _INTERRUPTED_FLUSH)
     except typer.Exit as exc:
         code = exc.exit_code
     except OSError as exc:
         sys.stderr.write(f"redislog: cannot read stdin: {escape(str(exc))}\n")
-        code = 1
+        code = ERROR
     finally:
         # Whatever ended the input, what was read is stored or reported.
         sink.close(timeout)
     if copy is not None and copy.broken:
         silence_stdout()
     if sink.pending:
-        raise typer.Exit(1)  # the writer said how many it gave up on
+        raise typer.Exit(code if code == INTERRUPTED else ERROR)  # the writer said how many
     if sink.dropped:
         fail(f"{sink.dropped:,} records were refused by {session.where}")
     with contextlib.suppress(*connection.ERRORS):

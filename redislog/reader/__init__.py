@@ -26,22 +26,32 @@ commands (``ls``, expanding globs) are split by node by redis-py.
 
 from __future__ import annotations
 
-from redislog.reader._shared import READ_TIMEOUT, Connect, Link, Notify, ReaderError
+from redislog.reader._shared import (
+    READ_TIMEOUT,
+    Connect,
+    Link,
+    MissingLog,
+    Notify,
+    ReaderError,
+)
 from redislog.reader.consume import Consumer
 from redislog.reader.logs import LogInfo, describe_logs, find, indexed, is_glob, risks
-from redislog.reader.search import Progress, Search
+from redislog.reader.search import Around, Progress, Search, Shown
 from redislog.reader.tail import Tail, Timing
 
 __all__ = [
     "READ_TIMEOUT",
+    "Around",
     "Connect",
     "Consumer",
     "Link",
     "LogInfo",
+    "MissingLog",
     "Notify",
     "Progress",
     "ReaderError",
     "Search",
+    "Shown",
     "Tail",
     "Timing",
     "describe_logs",

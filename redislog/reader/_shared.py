@@ -41,6 +41,10 @@ class ReaderError(Exception):
     """A failure to report in one line: no such key, wrong type, refused."""
 
 
+class MissingLog(ReaderError):
+    """Nothing to read: no such log key, no key matching a glob, no logs yet."""
+
+
 def quiet(message: str) -> None:
     """A notice nobody wants."""
 

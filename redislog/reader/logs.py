@@ -17,7 +17,7 @@ import redis
 from redislog import keys as keyspace
 from redislog.connection import Client
 from redislog.entry import Entry, decode
-from redislog.reader._shared import Notify, ReaderError, quiet
+from redislog.reader._shared import MissingLog, Notify, ReaderError, quiet
 
 _GLOB = re.compile(r"[*?\[]")
 _SEE_LS = " (see `redislog ls`)"
@@ -59,7 +59,7 @@ def _expand(members: list[str], patterns: Sequence[str], hint: str) -> list[tupl
         if is_glob(pattern):
             found = matching(members, [pattern])
             if not found:
-                raise ReaderError(f"no log key matches '{pattern}'{hint}")
+                raise MissingLog(f"no log key matches '{pattern}'{hint}")
             chosen.extend((member, False) for member in found)
         else:
             chosen.append((pattern, True))
@@ -82,7 +82,7 @@ def find(client: Client, patterns: Sequence[str], notify: Notify = quiet) -> lis
     """
     members = indexed(client)
     if not patterns and not members:
-        raise ReaderError(
+        raise MissingLog(
             "no log keys on this server yet (nothing has logged here; see `redislog info`)"
         )
     if keyspace.INDEX in patterns:
@@ -94,7 +94,7 @@ def find(client: Client, patterns: Sequence[str], notify: Notify = quiet) -> lis
             result.append(name)
         elif kind == "none":
             if explicit and name not in members:
-                raise ReaderError(f"no such log key '{name}'{_SEE_LS}")
+                raise MissingLog(f"no such log key '{name}'{_SEE_LS}")
             result.append(name)  # indexed but empty: consumed or not written yet
         elif explicit:
             raise ReaderError(f"'{name}' holds a Redis {kind}, not a log list")
@@ -163,7 +163,7 @@ def describe_logs(client: Client, patterns: Sequence[str] = ()) -> list[LogInfo]
     infos = []
     for name, kind in zip(names, kinds, strict=True):
         if kind == "none" and name not in members:
-            raise ReaderError(f"no such log key '{name}'")
+            raise MissingLog(f"no such log key '{name}'")
         info = LogInfo(name, kind)
         if kind == "list":
             info.length = int(next(replies))

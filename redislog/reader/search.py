@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -185,7 +185,8 @@ class Search:
 
         start = 0
         anchor: bytes | None = None
-        with ThreadPoolExecutor(_AHEAD, thread_name_prefix="redislog-search") as pool:
+        pool = ThreadPoolExecutor(_AHEAD, thread_name_prefix="redislog-search")
+        try:
             pending: deque[tuple[int, Future[list[bytes]]]] = deque()
             pending.append((0, pool.submit(fetch, 0)))
             while True:
@@ -228,6 +229,10 @@ class Search:
                         return  # newest first: everything further is older still
                 anchor = raws[-1]
                 start += len(raws)
+        finally:
+            # Not waiting for a fetch in flight: when the search is given up
+            # (Ctrl-C), a frozen server must not hold the way out.
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _index(raws: list[bytes], anchor: bytes) -> int | None:
@@ -235,3 +240,60 @@ def _index(raws: list[bytes], anchor: bytes) -> int | None:
         return raws.index(anchor)
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A record to show: a match, or one of the records around a match."""
+
+    entry: Entry
+    matched: bool
+    #: Its place among the records read, newest first (0 for the newest):
+    #: two records shown with places not next to each other have a gap
+    #: between them.
+    place: int
+
+
+class Around:
+    """Matches and the records around them, as grep's ``-B``/``-A`` show.
+
+    Reads records newest first (every record, not only matches: see
+    :meth:`Search.newest_first` with a query of the time window alone).
+
+    Args:
+        query: what a match is.
+        before: records shown before each match (older ones).
+        after: records shown after each match (newer ones).
+        limit: stop at this many matches (None: no limit); :attr:`more`
+            then tells whether another match followed.
+    """
+
+    def __init__(self, query: Query, *, before: int, after: int, limit: int | None) -> None:
+        self._query = query
+        self._before = before
+        self._after = after
+        self._limit = limit
+        self.matches = 0
+        self.more = False
+
+    def select(self, entries: Iterable[Entry]) -> Iterator[Shown]:
+        """The records of *entries* (newest first) to show, newest first."""
+        newer: deque[tuple[int, Entry]] = deque(maxlen=self._after or None)
+        older_left = 0
+        for place, entry in enumerate(entries):
+            if self._query.matches(entry):
+                if self._limit is not None and self.matches >= self._limit:
+                    self.more = True
+                    return
+                if self._after:
+                    for at, pending in newer:
+                        yield Shown(pending, matched=False, place=at)
+                newer.clear()
+                self.matches += 1
+                older_left = self._before
+                yield Shown(entry, matched=True, place=place)
+            elif older_left:
+                older_left -= 1
+                yield Shown(entry, matched=False, place=place)
+            elif self._after:
+                newer.append((place, entry))

@@ -141,3 +141,62 @@ class Background:
         if self.process.poll() is None:
             self.process.kill()
         self.stop()
+
+
+def redislog_command() -> list[str]:
+    """The installed ``redislog`` command (the console script), else ``python -m redislog``."""
+    script = Path(sys.executable).parent / "redislog"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "redislog"]
+
+
+def run_in_terminal(
+    *args: str,
+    columns: int = 80,
+    stdout_terminal: bool = True,
+    react: Callable[[str], None] | None = None,
+    timeout: float = 60,
+    **env: str,
+) -> tuple[int, str, str]:
+    """Run ``python -m redislog ARGS`` with stderr (and stdout, unless
+    *stdout_terminal* is false) on a terminal *columns* wide; *react* sees
+    what reached the terminal so far, each time more does.
+
+    Returns the exit status, what reached the terminal, and stdout when it
+    was a pipe.
+    """
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "redislog", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=slave if stdout_terminal else subprocess.PIPE,
+        stderr=slave,
+        env=cli_env(**{"COLUMNS": str(columns), "TERM": "xterm", **env}),
+    )
+    os.close(slave)
+    shown = bytearray()
+    piped: list[bytes] = []
+    if process.stdout is not None:
+        out = process.stdout
+        threading.Thread(target=lambda: piped.append(out.read()), daemon=True).start()
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: every end of the terminal is closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+        if react is not None:
+            react(shown.decode("utf-8", "replace"))
+    os.close(master)
+    code = process.wait(timeout)
+    if process.stdout is not None:
+        wait_for(lambda: bool(piped), 10)
+        process.stdout.close()
+    return code, shown.decode("utf-8", "replace"), b"".join(piped).decode("utf-8", "replace")
