@@ -1,0 +1,92 @@
+"""What ``tail`` and ``search`` show: escapes, times, chosen fields, matches,
+wrapping, and records other programs wrote."""
+
+from __future__ import annotations
+
+import json
+import sys
+import unicodedata
+
+import pytest
+import redis
+
+from redislog import escapes
+from redislog._unicode_table import UNIDATA_VERSION
+from tests.support import run_cli
+from tests.support.records import ours, push
+
+MODES = ("pretty", "logfmt", "cat", "json")
+# Invisible characters that reached the terminal raw when the unsafe ones were
+# a hand-kept list: prepended marks, shorthand format controls, musical
+# formatting; and the invisible letters that are not format characters.
+INVISIBLE = (
+    "\u0600\u06dd\U0001bca0\U0001bca1\U0001bca2\U0001bca3"
+    "\U0001d173\U0001d174\U0001d175\U0001d176\U0001d177\U0001d178\U0001d179\U0001d17a"
+    "\u115f\u1160\u3164\uffa0\u034f\u17b4\u17b5\u180e\u2028\u2029\u00ad"
+)
+ALL_CF = "".join(
+    chr(point) for point in range(sys.maxunicode + 1) if unicodedata.category(chr(point)) == "Cf"
+)
+
+
+def search(redis_url: str, key: str, *args: str) -> str:
+    result = run_cli("search", key, "-q", "--color", "never", *args, "--url", redis_url)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def visible(text: str) -> list[str]:
+    """The escape each character of *text* must show as."""
+    return [escapes.code(char) for char in text]
+
+
+@pytest.mark.parametrize("output", MODES)
+def test_invisible_characters_are_escaped_in_every_mode(
+    redis_url: str, client: redis.Redis, key: str, output: str
+) -> None:
+    """Format characters and invisible letters show as escapes in message,
+    logger, field key and value; JSON spells them as \\u escapes."""
+    push(
+        client,
+        key,
+        ours(1, f"m{INVISIBLE}", logger=f"app{INVISIBLE}", **{f"k{INVISIBLE}": INVISIBLE}),
+    )
+    shown = search(redis_url, key, "-o", output)
+    for char in INVISIBLE:
+        assert char not in shown, f"raw U+{ord(char):04X} in {output} output"
+    if output == "json":
+        assert shown.isascii()
+        assert json.loads(shown)["msg"] == f"m{INVISIBLE}"
+    else:
+        assert "".join(visible(INVISIBLE)) in shown
+
+
+def test_variation_selectors_and_private_use_stay(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """Emoji keep their variation selectors; icon fonts' private-use characters stay."""
+    push(client, key, ours(1, "ok \u2764\ufe0f \ue0a0 \u00a0x"))
+    assert "ok \u2764\ufe0f \ue0a0 \u00a0x" in search(redis_url, key, "-o", "cat")
+
+
+@pytest.mark.parametrize("output", ["pretty", "logfmt", "cat"])
+def test_every_format_character_is_escaped(
+    redis_url: str, client: redis.Redis, key: str, output: str
+) -> None:
+    """Every code point of category Cf in this Python's Unicode database."""
+    push(client, key, ours(1, ALL_CF))
+    shown = search(redis_url, key, "-o", output)
+    assert not any(char in shown for char in ALL_CF)
+    assert "".join(visible(ALL_CF)) in shown
+
+
+def test_the_unsafe_table_follows_the_unicode_database() -> None:
+    """The shipped table is what ``make unicode`` makes of this Python's
+    database, and escape() hides no Cc, Cf, Cs, Zl or Zp code point."""
+    if unicodedata.unidata_version == UNIDATA_VERSION:
+        with open(escapes._unicode_table.__file__, encoding="utf-8") as shipped:
+            assert shipped.read() == escapes.table_module()
+    for point in range(sys.maxunicode + 1):
+        char = chr(point)
+        if unicodedata.category(char) in escapes.CATEGORIES:
+            assert escapes.escape(char, newlines=True) == escapes.code(char)
