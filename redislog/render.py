@@ -2,12 +2,14 @@
 
 ``pretty``
     One line per record: ``HH:MM:SS.mmm LEVEL logger message key=value ...``
-    (local time, or UTC with ``utc=True``), the level five characters wide and
+    (local time, or UTC marked ``Z`` with ``utc=True``; ``time_format``
+    picks another format, see ``timefmt``), the level five characters wide and
     colored like journalctl, extras in logfmt quoting, nested objects
     flattened to dotted keys (``http.status=200``).  Continuation lines of a
     message and tracebacks follow, indented behind a gutter (``│``), so no
     line of data can pass for a record of its own.  A dim ``── 2026-11-26 ──``
-    line marks a change of day (and a first record that is not from today).
+    line marks a change of day (and a first record that is not from today)
+    in the ``time`` format.
     Elements that are not records show as ``[not JSON] <text>``.
 ``json``
     One JSON object per line, never shortened, ASCII only (everything else,
@@ -55,7 +57,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from rich.color import ColorSystem
 from rich.style import Style
 
-from redislog import levels
+from redislog import levels, timefmt
 from redislog.entry import Entry, text_of
 from redislog.escapes import (
     KEY_SPECIAL,
@@ -85,7 +87,6 @@ MAX_FIELDS = 200
 
 _KEY_COLORS: tuple[str, ...] = ("cyan", "magenta", "green", "blue")
 _KEY_COLORS += tuple(f"bright_{color}" for color in _KEY_COLORS)
-_NO_TIME = "--:--:--.---"
 _RESET = "\x1b[0m"
 
 Piece = tuple[str, str]  # (text, our own style name; "" for none)
@@ -197,6 +198,7 @@ class Renderer:
         color: ``auto``, ``always`` or ``never`` (see :func:`use_color`);
             only ``pretty`` output is ever colored.
         utc: show times in UTC instead of local time (``pretty``).
+        time_format: how ``pretty`` shows times (see ``timefmt``).
         show_key: prefix each record with its log key.
         full: never shorten values.
         file: the stream (default: ``sys.stdout`` at creation).
@@ -214,8 +216,10 @@ class Renderer:
         full: bool = False,
         file: TextIO | None = None,
         single_line: bool = False,
+        time_format: str = "time",
     ) -> None:
         self.output = parse_output(output)
+        self._times = timefmt.TimeFormat(time_format, utc=utc)
         self.file: TextIO = sys.stdout if file is None else file
         self.color = use_color(color, self.file) and self.output == "pretty"
         self.utc = utc
@@ -227,7 +231,7 @@ class Renderer:
         self._gutter = "│" if unicode else "|"
         self._rule = "──" if unicode else "--"
         self._ellipsis = unicode
-        self._clock = time.gmtime if utc else time.localtime
+        self._clock = self._times.clock
         today = self._clock(time.time())
         self._day: tuple[int, int, int] | None = None
         self._today = (today.tm_year, today.tm_mon, today.tm_mday)
@@ -271,7 +275,7 @@ class Renderer:
 
     def _pretty(self, entry: Entry) -> str:
         pieces = self._pieces(entry)
-        if entry.ts is not None:
+        if entry.ts is not None and self._times.name == "time":
             day = self._day_of(entry.ts)
             if day is not None and day != self._day:
                 first = self._day is None
@@ -297,16 +301,6 @@ class Renderer:
             return None
         return tm.tm_year, tm.tm_mon, tm.tm_mday
 
-    def _time(self, ts: float | None) -> str:
-        if ts is None:
-            return _NO_TIME
-        try:
-            tm = self._clock(ts)
-        except (OverflowError, OSError, ValueError):
-            return _NO_TIME
-        millis = min(int((ts - math.floor(ts)) * 1000), 999)
-        return f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}.{millis:03d}"
-
     def _key_prefix(self, key: str) -> tuple[list[Piece], int]:
         cached = self._keys.get(key)
         if cached is None:
@@ -320,13 +314,13 @@ class Renderer:
 
     def _pieces(self, entry: Entry) -> list[Piece]:
         pieces: list[Piece] = []
-        indent = len(_NO_TIME) + 1
+        indent = self._times.width + 1
         if self.show_key:
             prefix, width = self._key_prefix(entry.key)
             pieces.extend(prefix)
             indent += width
         add = pieces.append
-        add((self._time(entry.ts), "dim"))
+        add((self._times(entry.ts), "dim"))
         add((" ", ""))
         if entry.data is None:
             add((f"[{escape(entry.problem or 'not a record')}]", "reverse"))

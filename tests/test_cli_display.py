@@ -4,7 +4,9 @@ wrapping, and records other programs wrote."""
 from __future__ import annotations
 
 import json
+import re
 import sys
+import time
 import unicodedata
 
 import pytest
@@ -12,7 +14,7 @@ import redis
 
 from redislog import escapes
 from redislog._unicode_table import UNIDATA_VERSION
-from tests.support import run_cli
+from tests.support import one_line_error, run_cli
 from tests.support.records import ours, push
 
 MODES = ("pretty", "logfmt", "cat", "json")
@@ -90,3 +92,45 @@ def test_the_unsafe_table_follows_the_unicode_database() -> None:
         char = chr(point)
         if unicodedata.category(char) in escapes.CATEGORIES:
             assert escapes.escape(char, newlines=True) == escapes.code(char)
+
+
+# 2023-11-14T22:13:20.250Z
+AT = 1_700_000_000.25
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        ((), "17:13:20.250 INFO  app m1"),
+        (("--utc",), "22:13:20.250Z INFO  app m1"),
+        (("-t", "time"), "17:13:20.250 INFO  app m1"),
+        (("--time", "full"), "2023-11-14 17:13:20.250 INFO  app m1"),
+        (("-t", "date", "--utc"), "2023-11-14 22:13:20.250Z INFO  app m1"),
+        (("-t", "iso"), "2023-11-14T17:13:20.250-05:00 INFO  app m1"),
+        (("-t", "ISO", "--utc"), "2023-11-14T22:13:20.250Z INFO  app m1"),
+        (("-t", "unix"), "1700000000.250 INFO  app m1"),
+    ],
+)
+def test_time_formats(
+    redis_url: str, client: redis.Redis, key: str, args: tuple[str, ...], shown: str
+) -> None:
+    """-t picks how times show; --utc shows UTC marked Z; local time by default."""
+    push(client, key, ours(1, ts=AT))
+    result = run_cli("tail", key, "--no-follow", "-q", *args, "--url", redis_url, TZ="EST+5")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == shown
+
+
+def test_relative_times_and_their_column(redis_url: str, client: redis.Redis, key: str) -> None:
+    """-t rel shows how long ago, padded so messages line up."""
+    now = time.time()
+    push(client, key, ours(1, ts=now - 150), ours(2, ts=now - 3 * 3600 - 60))
+    lines = search(redis_url, key, "-t", "rel").splitlines()
+    assert re.fullmatch(r"2m[345]\ds ago  INFO  app m1", lines[0]), lines
+    assert re.fullmatch(r"3h1m ago   INFO  app m2", lines[1]), lines
+
+
+def test_bad_time_format_is_one_line_and_status_2(redis_url: str, key: str) -> None:
+    result = run_cli("search", key, "-t", "yesterday", "--url", redis_url)
+    line = one_line_error(result, 2)
+    assert "unknown time format 'yesterday': use time, full, iso, unix or rel" in line

@@ -7,7 +7,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -84,9 +84,15 @@ class Terminal(io.StringIO):
         return True
 
 
+@pytest.fixture(autouse=True)
+def _local_time_is_utc(zone: Callable[[str], None]) -> None:
+    """Local time is UTC unless a test says otherwise (--utc would add a Z)."""
+    zone("UTC0")
+
+
 def render(entries: list[Entry] | Entry, output: str = "pretty", **options: Any) -> str:
     buffer = io.StringIO()
-    renderer = Renderer(output, file=buffer, **{"color": "never", "utc": True, **options})
+    renderer = Renderer(output, file=buffer, **{"color": "never", **options})
     for entry in entries if isinstance(entries, list) else [entries]:
         renderer.write(entry)
     renderer.flush()
@@ -310,12 +316,12 @@ def test_pretty_date_lines() -> None:
         decoded(ts=day + 20, msg="b"),
         decoded(ts=day + 86400, msg="c"),
     ]
-    assert render(entries) == (
+    assert render(entries, utc=True) == (
         "── 2001-02-03 UTC ──\n"
-        "00:00:10.000       a\n"
-        "00:00:20.000       b\n"
+        "00:00:10.000Z       a\n"
+        "00:00:20.000Z       b\n"
         "── 2001-02-04 UTC ──\n"
-        "00:00:00.000       c\n"
+        "00:00:00.000Z       c\n"
     )
 
 
@@ -622,7 +628,7 @@ def test_lone_surrogates_do_not_break_a_utf8_stream() -> None:
 
 def test_an_ascii_stream_gets_backslash_escapes() -> None:
     stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
-    renderer = Renderer(file=stream, color="never", utc=True)
+    renderer = Renderer(file=stream, color="never")
     renderer.write(decoded(ts=TODAY, msg="café\nnext"))
     renderer.write(decoded(ts=TODAY, msg="x" * (MAX_MESSAGE + 1)))
     stream.flush()

@@ -245,7 +245,7 @@ def _no_color() -> Any:
 
 
 def _utc() -> Any:
-    return _flag("--utc", help="Show times in UTC")
+    return _flag("--utc", help="Show times in UTC, marked Z")
 
 
 def _quiet() -> Any:
@@ -266,6 +266,11 @@ class Output(Group):
     color: str = _color()
     no_color: bool = _no_color()
     utc: bool = _utc()
+    time_format: str = _shown(
+        "-t", "--time", metavar="FORMAT", default="time",
+        help="How pretty output shows times: time (HH:MM:SS.mmm), full (with the date, "
+        "alias date), iso (ISO 8601 with the offset), unix (epoch seconds) or rel (3m12s ago)",
+    )  # fmt: skip
     full: bool = _flag("--full", help="Never shorten long values on screen")
     single_line: bool = _flag(
         "--single-line", help="One line per record: newlines shown as \\n, tracebacks as fields"
@@ -282,6 +287,7 @@ class Output(Group):
                 full=self.full,
                 file=sys.stdout,
                 single_line=self.single_line,
+                time_format=self.time_format,
             )
         except ValueError as exc:
             fail(str(exc), 2)
