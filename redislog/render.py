@@ -51,7 +51,6 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.color import ColorSystem
@@ -70,6 +69,7 @@ from redislog.escapes import (
     escape,
     quoted_code,
 )
+from redislog.selection import Selection
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -169,15 +169,6 @@ def _clip(text: str, limit: int | None) -> tuple[str, str]:
     return text[:limit], f"…[+{size} bytes]"
 
 
-def _flatten(fields: dict[Any, Any], prefix: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
-    for key, value in fields.items():
-        name = f"{prefix}{key}"
-        if type(value) is dict and value and depth < 8:
-            yield from _flatten(value, f"{name}.", depth + 1)
-        else:
-            yield name, value
-
-
 def _timestamp_iso(ts: float) -> str | None:
     try:
         tm = time.gmtime(ts)
@@ -199,6 +190,7 @@ class Renderer:
             only ``pretty`` output is ever colored.
         utc: show times in UTC instead of local time (``pretty``).
         time_format: how ``pretty`` shows times (see ``timefmt``).
+        selection: which fields ``pretty`` and ``logfmt`` show.
         show_key: prefix each record with its log key.
         full: never shorten values.
         file: the stream (default: ``sys.stdout`` at creation).
@@ -217,9 +209,11 @@ class Renderer:
         file: TextIO | None = None,
         single_line: bool = False,
         time_format: str = "time",
+        selection: Selection | None = None,
     ) -> None:
         self.output = parse_output(output)
         self._times = timefmt.TimeFormat(time_format, utc=utc)
+        self.selection = Selection() if selection is None else selection
         self.file: TextIO = sys.stdout if file is None else file
         self.color = use_color(color, self.file) and self.output == "pretty"
         self.utc = utc
@@ -389,7 +383,7 @@ class Renderer:
     def _shown_fields(self, entry: Entry) -> tuple[list[tuple[str, Any]], int]:
         """The fields to show (flattened, at most MAX_FIELDS unless full), and
         how many more there are."""
-        fields = list(_flatten(entry.fields))
+        fields = self.selection.pick(entry)
         if self.full or len(fields) <= MAX_FIELDS:
             return fields, 0
         return fields[:MAX_FIELDS], len(fields) - MAX_FIELDS

@@ -134,3 +134,44 @@ def test_bad_time_format_is_one_line_and_status_2(redis_url: str, key: str) -> N
     result = run_cli("search", key, "-t", "yesterday", "--url", redis_url)
     line = one_line_error(result, 2)
     assert "unknown time format 'yesterday': use time, full, iso, unix or rel" in line
+
+
+def test_fields_picks_what_the_line_shows(redis_url: str, client: redis.Redis, key: str) -> None:
+    """--fields shows the named fields in that order, host and pid too;
+    --hide drops fields; both in pretty and logfmt."""
+    record = ours(1, ts=AT, host="web-1", pid=42, user="ada", http={"status": 500, "ms": 12})
+    push(client, key, record)
+    assert search(redis_url, key, "--utc").endswith(
+        "INFO  app m1 user=ada http.status=500 http.ms=12\n"
+    )
+    assert search(redis_url, key, "--utc", "--fields", "host,pid").endswith(
+        "INFO  app m1 host=web-1 pid=42\n"
+    )
+    assert search(redis_url, key, "--fields", "http", "--fields", "user").endswith(
+        "app m1 http.status=500 http.ms=12 user=ada\n"
+    )
+    assert search(redis_url, key, "--hide", "http.ms,user").endswith("app m1 http.status=500\n")
+    assert search(redis_url, key, "--fields", "*", "--hide", "id,http.*").endswith(
+        "app m1 host=web-1 pid=42 user=ada\n"
+    )
+    assert search(redis_url, key, "-o", "logfmt", "--fields", "pid,user") == (
+        "ts=2023-11-14T22:13:20.250Z level=info logger=app msg=m1 pid=42 user=ada\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (
+            ("--fields", "host,,pid"),
+            "bad --fields 'host,,pid': use field names separated by commas",
+        ),
+        (("--hide", ""), "bad --hide '': use field names separated by commas"),
+        (("--fields", "host", "-o", "json"), "--fields and --hide apply to pretty and logfmt"),
+    ],
+)
+def test_bad_field_lists_are_one_line_and_status_2(
+    redis_url: str, key: str, args: tuple[str, ...], words: str
+) -> None:
+    result = run_cli("tail", key, *args, "--url", redis_url)
+    assert words in one_line_error(result, 2)

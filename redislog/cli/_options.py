@@ -23,7 +23,7 @@ from typing import Annotated, Any, ClassVar
 
 import typer
 
-from redislog import filters, ingest, keys, render, writer
+from redislog import filters, ingest, keys, render, selection, writer
 from redislog.cli._session import fail
 
 _KEYWORD = inspect.Parameter.KEYWORD_ONLY
@@ -271,6 +271,15 @@ class Output(Group):
         help="How pretty output shows times: time (HH:MM:SS.mmm), full (with the date, "
         "alias date), iso (ISO 8601 with the offset), unix (epoch seconds) or rel (3m12s ago)",
     )  # fmt: skip
+    fields: list[str] | None = _shown(  # noqa: RUF009 - it makes a field()
+        "--fields", metavar="LIST", show_default=False,
+        help="Show these fields, in this order, in pretty and logfmt output: keys, a.b "
+        "paths or globs, comma-separated (host,pid,http.*)",
+    )  # fmt: skip
+    hide: list[str] | None = _shown(  # noqa: RUF009 - it makes a field()
+        "--hide", metavar="LIST", show_default=False,
+        help="Hide these fields in pretty and logfmt output (as --fields)",
+    )  # fmt: skip
     full: bool = _flag("--full", help="Never shorten long values on screen")
     single_line: bool = _flag(
         "--single-line", help="One line per record: newlines shown as \\n, tracebacks as fields"
@@ -280,6 +289,11 @@ class Output(Group):
     def renderer(self) -> render.Renderer:
         """A renderer to stdout in this mode."""
         try:
+            chosen = selection.parse_selection(self.fields or (), self.hide or ())
+            if chosen.fields or chosen.hide:
+                mode = render.parse_output(self.output)
+                if mode not in ("pretty", "logfmt"):
+                    fail(f"--fields and --hide apply to pretty and logfmt output, not {mode}", 2)
             return render.Renderer(
                 self.output,
                 color="never" if self.no_color else self.color,
@@ -288,6 +302,7 @@ class Output(Group):
                 file=sys.stdout,
                 single_line=self.single_line,
                 time_format=self.time_format,
+                selection=chosen,
             )
         except ValueError as exc:
             fail(str(exc), 2)
