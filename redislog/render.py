@@ -45,9 +45,11 @@ as ``…[+123456 bytes]`` unless ``full=True``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
+import re
 import sys
 import time
 import zlib
@@ -88,6 +90,8 @@ MAX_FIELDS = 200
 _KEY_COLORS: tuple[str, ...] = ("cyan", "magenta", "green", "blue")
 _KEY_COLORS += tuple(f"bright_{color}" for color in _KEY_COLORS)
 _RESET = "\x1b[0m"
+# Matches marked per line of text, at most (enough for any eye).
+_MAX_MARKS = 1000
 
 Piece = tuple[str, str]  # (text, our own style name; "" for none)
 
@@ -156,6 +160,10 @@ _LEVEL_STYLES = {
 }
 
 
+def _marked(style: str) -> str:
+    return f"{style} reverse" if style else "reverse"
+
+
 def _dimmed(style: str) -> str:
     return "dim" if not style or style == "dim" else f"{style} dim"
 
@@ -191,6 +199,9 @@ class Renderer:
         utc: show times in UTC instead of local time (``pretty``).
         time_format: how ``pretty`` shows times (see ``timefmt``).
         selection: which fields ``pretty`` and ``logfmt`` show.
+
+    Set :attr:`highlight` to a regex to mark what it matches in messages and
+    tracebacks (``pretty``, in colour).
         show_key: prefix each record with its log key.
         full: never shorten values.
         file: the stream (default: ``sys.stdout`` at creation).
@@ -214,6 +225,7 @@ class Renderer:
         self.output = parse_output(output)
         self._times = timefmt.TimeFormat(time_format, utc=utc)
         self.selection = Selection() if selection is None else selection
+        self.highlight: re.Pattern[str] | None = None
         self.file: TextIO = sys.stdout if file is None else file
         self.color = use_color(color, self.file) and self.output == "pretty"
         self.utc = utc
@@ -346,7 +358,7 @@ class Renderer:
             first, *rest = message.split("\n")
         if first:
             add((" ", ""))
-            self._add(pieces, first, style, None, newlines=self.single_line)
+            self._add(pieces, first, style, None, newlines=self.single_line, marks=True)
         if marker and not rest:
             add((self._marker(marker), "dim"))
 
@@ -355,7 +367,7 @@ class Renderer:
 
         for line in rest:
             self._continue(pieces, indent)
-            self._add(pieces, line, style, None)
+            self._add(pieces, line, style, None, marks=True)
         if marker and rest:
             add((self._marker(marker), "dim"))
         for trace in (entry.exc, entry.stack):
@@ -429,12 +441,30 @@ class Renderer:
         limit: int | None,
         *,
         newlines: bool = False,
+        marks: bool = False,
     ) -> None:
-        """Append *text* escaped: plain runs in *style*, escapes dimmed."""
+        """Append *text* escaped: plain runs in *style*, escapes dimmed; with
+        *marks*, what :attr:`highlight` matches in reverse video."""
         marker = ""
         if limit is not None and not self.full:
             text, marker = _clip(text, limit)
         pattern = UNSAFE_LINE if newlines else UNSAFE
+        if marks and self.color and self.highlight is not None:
+            position = 0
+            matches = self.highlight.finditer(text)
+            for match in itertools.islice(matches, _MAX_MARKS):
+                start, end = match.span()
+                if start < end:
+                    self._escaped(pieces, text[position:start], style, pattern)
+                    self._escaped(pieces, text[start:end], _marked(style), pattern)
+                    position = end
+            text = text[position:]
+        self._escaped(pieces, text, style, pattern)
+        if marker:
+            pieces.append((self._marker(marker), "dim"))
+
+    @staticmethod
+    def _escaped(pieces: list[Piece], text: str, style: str, pattern: re.Pattern[str]) -> None:
         position = 0
         escaped = _dimmed(style)
         for match in pattern.finditer(text):
@@ -445,8 +475,6 @@ class Renderer:
             position = match.end()
         if position < len(text):
             pieces.append((text[position:], style))
-        if marker:
-            pieces.append((self._marker(marker), "dim"))
 
     def _continue(self, pieces: list[Piece], indent: int) -> None:
         pieces.append(("\n" + " " * indent, ""))
@@ -456,12 +484,12 @@ class Renderer:
     def _lines(self, pieces: list[Piece], text: str, style: str, limit: int, indent: int) -> None:
         text, marker = _clip(text, None if self.full else limit)
         if self.single_line:
-            self._add(pieces, text, style, None, newlines=True)
+            self._add(pieces, text, style, None, newlines=True, marks=True)
         else:
             for number, line in enumerate(text.split("\n")):
                 if number:
                     self._continue(pieces, indent)
-                self._add(pieces, line, style, None)
+                self._add(pieces, line, style, None, marks=True)
         if marker:
             pieces.append((self._marker(marker), "dim"))
 
@@ -471,7 +499,7 @@ class Renderer:
         text, marker = _clip(trace.rstrip("\n"), None if self.full else MAX_TRACEBACK)
         for line in text.split("\n"):
             self._continue(pieces, indent)
-            self._add(pieces, line, "", None)
+            self._add(pieces, line, "", None, marks=True)
         if marker:
             pieces.append((self._marker(marker), "dim"))
 

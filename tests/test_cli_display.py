@@ -175,3 +175,23 @@ def test_bad_field_lists_are_one_line_and_status_2(
 ) -> None:
     result = run_cli("tail", key, *args, "--url", redis_url)
     assert words in one_line_error(result, 2)
+
+
+REVERSE = "\x1b[7m"
+
+
+def test_grep_matches_are_marked_in_colour(redis_url: str, client: redis.Redis, key: str) -> None:
+    """-g marks each match in the message and traceback, never a field; data
+    that looks like markup stays text; without colour nothing is marked."""
+    trace = "Traceback (most recent call last):\nTimeoutError: [bold]timeout[/bold]"
+    push(client, key, ours(1, "db timeout, again a TIMEOUT", exc=trace, note="timeout"))
+    args = ("-g", "timeout", "-q", "--url", redis_url)
+    result = run_cli("search", key, *args, "--color", "always")
+    assert result.returncode == 0, result.stderr
+    _, first, *traceback = result.stdout.splitlines()  # after the date line
+    assert f"db {REVERSE}timeout\x1b[0m, again a {REVERSE}TIMEOUT\x1b[0m" in first
+    assert "note=\x1b[0mtimeout" in first  # fields are not searched, so not marked
+    assert (f"{REVERSE}Timeout\x1b[0mError: [bold]{REVERSE}timeout\x1b[0m[/bold]") in traceback[-1]
+    plain = run_cli("search", key, *args, "--color", "never")
+    assert "\x1b" not in plain.stdout
+    assert "db timeout, again a TIMEOUT" in plain.stdout

@@ -83,6 +83,7 @@ def tail(
     if consume and lines is not None:
         fail("--consume pops every record, oldest first: -n does not apply", 2)
     renderer = output.renderer()
+    renderer.highlight = query.grep
     session = Session.open(url, quiet=output.quiet, socket_timeout=reader.READ_TIMEOUT)
     chosen = session.logs(names)
     renderer.show_key = len(chosen) > 1
@@ -159,6 +160,7 @@ def search(
     if counting and (older or newer):
         fail("--count prints a number: -A, -B and -C do not apply")
     renderer = output.renderer()
+    renderer.highlight = query.grep
     session = Session.open(url, quiet=output.quiet, socket_timeout=reader.READ_TIMEOUT)
     chosen = session.logs(names)
     renderer.show_key = len(chosen) > 1
