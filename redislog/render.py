@@ -28,8 +28,8 @@
     ``\\n``, ``\\t``, ``\\"``, ``\\\\`` are escaped inside quotes.  Elements that
     are not records: ``problem="not JSON" msg="<text>"``.
 ``cat``
-    The message only; its further lines and the traceback are indented by
-    two spaces.
+    The message only, as journalctl's ``cat``: no time, level, fields or
+    traceback; further lines of the message are indented by two spaces.
 
 Safety: every string that comes from a record (messages, logger and level
 names, field keys and values, tracebacks, log key names) passes through
@@ -555,12 +555,6 @@ class Renderer:
         lines = escape(text).split("\n")
         if marker:
             lines[-1] += self._marker(marker)
-        for trace in (entry.exc, entry.stack):
-            if trace:
-                trace, marker = _clip(trace.rstrip("\n"), None if self.full else MAX_TRACEBACK)
-                lines.extend(escape(trace).split("\n"))
-                if marker:
-                    lines[-1] += self._marker(marker)
         return "\n  ".join(lines) + "\n"
 
     # -- json --------------------------------------------------------------

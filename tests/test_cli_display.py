@@ -195,3 +195,13 @@ def test_grep_matches_are_marked_in_colour(redis_url: str, client: redis.Redis, 
     plain = run_cli("search", key, *args, "--color", "never")
     assert "\x1b" not in plain.stdout
     assert "db timeout, again a TIMEOUT" in plain.stdout
+
+
+def test_cat_prints_the_message_only(redis_url: str, client: redis.Redis, key: str) -> None:
+    """-o cat: the message and its further lines, no traceback or stack;
+    the other modes keep the traceback."""
+    trace = "Traceback (most recent call last):\nValueError: boom"
+    push(client, key, ours(1, "failed\nsecond line", exc=trace, stack="Stack:\n  here"))
+    assert search(redis_url, key, "-o", "cat") == "failed\n  second line\n"
+    assert "ValueError: boom" in search(redis_url, key)
+    assert "ValueError: boom" in search(redis_url, key, "-o", "logfmt")

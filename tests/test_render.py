@@ -421,13 +421,8 @@ def test_logfmt_problem_records_and_key() -> None:
 
 
 def test_cat() -> None:
-    """cat: the message, its further lines and traceback indented."""
-    assert render(sample(), output="cat") == (
-        "query failed\n"
-        "  Traceback (most recent call last):\n"
-        '    File "x.py", line 1, in <module>\n'
-        "  ValueError: boom\n"
-    )
+    """cat: the message only, its further lines indented; no traceback."""
+    assert render(sample(), output="cat") == "query failed\n"
     assert render(decoded(msg="a\nb\x1b"), output="cat") == "a\n  b\\x1b\n"
     assert render(decode(b"plain", "k"), output="cat") == "plain\n"
     assert render(decoded(level="info"), output="cat") == "\n"

@@ -261,7 +261,8 @@ class Output(Group):
 
     output: str = _shown(
         "-o", "--output", metavar="MODE", default="pretty",
-        help="pretty, json (alias jsonl), logfmt or cat (alias raw)",
+        help="pretty, json (alias jsonl), logfmt or cat (alias raw: the message only, "
+        "no traceback)",
     )  # fmt: skip
     color: str = _color()
     no_color: bool = _no_color()
