@@ -53,8 +53,10 @@ import re
 import sys
 import time
 import zlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from rich.cells import cell_len
 from rich.color import ColorSystem
 from rich.style import Style
 
@@ -230,6 +232,7 @@ class Renderer:
         self.color = use_color(color, self.file) and self.output == "pretty"
         self.utc = utc
         self.show_key = show_key
+        self._key_width = 0
         self.full = full
         self.single_line = single_line
         encoding = (getattr(self.file, "encoding", None) or "utf-8").lower()
@@ -313,10 +316,17 @@ class Renderer:
             color = _KEY_COLORS[zlib.crc32(key.encode("utf-8", "surrogatepass")) % len(_KEY_COLORS)]
             pieces: list[Piece] = []
             self._add(pieces, key, color, MAX_NAME)
-            width = sum(len(text) for text, _ in pieces) + 1
+            width = sum(cell_len(text) for text, _ in pieces) + 1
             pieces.append((" ", ""))
             cached = self._keys[key] = (pieces, width)
         return cached
+
+    def show_keys(self, names: Sequence[str]) -> None:
+        """Prefix each record with its log key if *names* are several, padded
+        to the widest so that the columns line up."""
+        self.show_key = len(names) > 1
+        if self.show_key:
+            self._key_width = max(self._key_prefix(name)[1] for name in names)
 
     def _pieces(self, entry: Entry) -> list[Piece]:
         pieces: list[Piece] = []
@@ -324,7 +334,11 @@ class Renderer:
         if self.show_key:
             prefix, width = self._key_prefix(entry.key)
             pieces.extend(prefix)
-            indent += width
+            # A key that came later (a tail's glob) may be wider: it widens the column.
+            self._key_width = max(self._key_width, width)
+            if width < self._key_width:
+                pieces.append((" " * (self._key_width - width), ""))
+            indent += self._key_width
         add = pieces.append
         add((self._times(entry.ts), "dim"))
         add((" ", ""))

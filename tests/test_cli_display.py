@@ -205,3 +205,19 @@ def test_cat_prints_the_message_only(redis_url: str, client: redis.Redis, key: s
     assert search(redis_url, key, "-o", "cat") == "failed\n  second line\n"
     assert "ValueError: boom" in search(redis_url, key)
     assert "ValueError: boom" in search(redis_url, key, "-o", "logfmt")
+
+
+def test_key_prefixes_are_padded_so_columns_line_up(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """With several log keys, each record's key is padded to the widest one;
+    continuation lines stay under the gutter."""
+    short, wide = f"{key}:a", f"{key}:a-much-longer-name"
+    push(client, short, ours(1, "first\nnext", ts=AT))
+    push(client, wide, ours(2, ts=AT + 1))
+    lines = search(redis_url, f"{key}:*", "--utc").splitlines()
+    assert lines[1:] == [
+        f"{short}{' ' * (len(wide) - len(short))} 22:13:20.250Z INFO  app first",
+        f"{' ' * (len(wide) + 15)}│ next",
+        f"{wide} 22:13:21.250Z INFO  app m2",
+    ]

@@ -86,7 +86,7 @@ def tail(
     renderer.highlight = query.grep
     session = Session.open(url, quiet=output.quiet, socket_timeout=reader.READ_TIMEOUT)
     chosen = session.logs(names)
-    renderer.show_key = len(chosen) > 1
+    renderer.show_keys(chosen)
     source: reader.Tail | reader.Consumer
     if consume:
         source = reader.Consumer(session.link(), chosen, follow=not no_follow)
@@ -163,7 +163,7 @@ def search(
     renderer.highlight = query.grep
     session = Session.open(url, quiet=output.quiet, socket_timeout=reader.READ_TIMEOUT)
     chosen = session.logs(names)
-    renderer.show_key = len(chosen) > 1
+    renderer.show_keys(chosen)
     notices = session.notices
     session.announce("searching on", chosen)
     reading = query
