@@ -37,7 +37,8 @@ names, field keys and values, tracebacks, log key names) passes through
 bidi controls and invisible characters show as ``\\x1b``, ``\\r``,
 ``\\u202e``... (dim in color).  rich only turns our own style names into
 SGR codes: data is never parsed as markup, emoji codes or ANSI, and no
-hyperlink is ever made.  Lines are never wrapped or padded.
+hyperlink is ever made.  Lines are wrapped only at a terminal's width
+(``width``), each wrapped part indented under its message or text.
 
 On screen (every mode but ``json``), values are shortened with a marker such
 as ``…[+123456 bytes]`` unless ``full=True``.
@@ -53,7 +54,7 @@ import re
 import sys
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.cells import cell_len
@@ -166,6 +167,97 @@ def _marked(style: str) -> str:
     return f"{style} reverse" if style else "reverse"
 
 
+def _width(pieces: list[Piece]) -> int:
+    return sum(cell_len(text) for text, _ in pieces)
+
+
+def _wrapped(pieces: list[Piece], width: int, first: int, further: int) -> list[Piece]:
+    """*pieces* wrapped at *width* columns.
+
+    A line breaks between words (a field's ``key="value"`` is one), else
+    at a space within a long piece, else anywhere.  Wrapped parts of the
+    first line start at column *first* (the message), those of further
+    lines at *further* (after the gutter), or at column 4 when that leaves
+    less than 20 columns.
+    """
+    out: list[Piece] = []
+    column = 0
+    hang = first
+
+    def new_line() -> None:
+        nonlocal column
+        out.append(("\n" + " " * hang, ""))
+        column = hang
+
+    for word in _words(pieces):
+        text, style = word[0]
+        if text.startswith("\n"):  # a further line (or the record after a date line)
+            out.append(word[0])
+            column = cell_len(text[1:])
+            hang = further if column else first
+            if width - hang < 20:
+                hang = min(hang, 4)
+            continue
+        if word == [(" ", "")]:
+            if column < width:
+                out.append(word[0])
+                column += 1
+            continue
+        size = _width(word)
+        if column + size > width and column > hang and size <= width - hang:
+            if out and out[-1] == (" ", ""):
+                out.pop()
+            new_line()
+        for text, style in word:
+            while text:
+                room = width - column
+                size = cell_len(text)
+                if size <= room:
+                    out.append((text, style))
+                    column += size
+                    break
+                cut = _fitting(text, room)
+                space = text.rfind(" ", 0, cut + 1)
+                if space > 0 and cut - space < 20:
+                    head, text = text[:space], text[space + 1 :]
+                elif column > hang:
+                    head = ""
+                else:
+                    cut = max(cut, 1)
+                    head, text = text[:cut], text[cut:]
+                if head:
+                    out.append((head, style))
+                new_line()
+    return out
+
+
+def _words(pieces: list[Piece]) -> Iterator[list[Piece]]:
+    """*pieces* in runs that wrap as one: separators and new lines alone."""
+    word: list[Piece] = []
+    for piece in pieces:
+        if piece == (" ", "") or piece[0].startswith("\n"):
+            if word:
+                yield word
+                word = []
+            yield [piece]
+        else:
+            word.append(piece)
+    if word:
+        yield word
+
+
+def _fitting(text: str, room: int) -> int:
+    """How many characters of *text* fit in *room* columns."""
+    if text.isascii():
+        return max(room, 0)
+    used = 0
+    for count, char in enumerate(text):
+        used += cell_len(char)
+        if used > room:
+            return count
+    return len(text)
+
+
 def _dimmed(style: str) -> str:
     return "dim" if not style or style == "dim" else f"{style} dim"
 
@@ -201,6 +293,9 @@ class Renderer:
         utc: show times in UTC instead of local time (``pretty``).
         time_format: how ``pretty`` shows times (see ``timefmt``).
         selection: which fields ``pretty`` and ``logfmt`` show.
+        width: wrap ``pretty`` lines at this many columns (a terminal's
+            width), each wrapped part under the message or under the text
+            of a further line: never back at the first column.
 
     Set :attr:`highlight` to a regex to mark what it matches in messages and
     tracebacks (``pretty``, in colour).
@@ -223,6 +318,7 @@ class Renderer:
         single_line: bool = False,
         time_format: str = "time",
         selection: Selection | None = None,
+        width: int | None = None,
     ) -> None:
         self.output = parse_output(output)
         self._times = timefmt.TimeFormat(time_format, utc=utc)
@@ -233,6 +329,10 @@ class Renderer:
         self.utc = utc
         self.show_key = show_key
         self._key_width = 0
+        self.width = width
+        # Where wrapped parts of a record's first line and of its further
+        # lines start (set by _pieces).
+        self._hang = self._indent = 0
         self.full = full
         self.single_line = single_line
         encoding = (getattr(self.file, "encoding", None) or "utf-8").lower()
@@ -294,6 +394,8 @@ class Renderer:
                     date = f"{day[0]:04d}-{day[1]:02d}-{day[2]:02d}{zone}"
                     label = f"{self._rule} {date} {self._rule}"
                     pieces[:0] = [(label, "dim"), ("\n", "")]
+        if self.width is not None and not self.single_line:
+            pieces = _wrapped(pieces, self.width, self._hang, self._indent + 2)
         if not self.color:
             pieces.append(("\n", ""))
             return "".join([text for text, _ in pieces])
@@ -331,6 +433,7 @@ class Renderer:
     def _pieces(self, entry: Entry) -> list[Piece]:
         pieces: list[Piece] = []
         indent = self._times.width + 1
+        self._hang = 0
         if self.show_key:
             prefix, width = self._key_prefix(entry.key)
             pieces.extend(prefix)
@@ -345,6 +448,7 @@ class Renderer:
         if entry.data is None:
             add((f"[{escape(entry.problem or 'not a record')}]", "reverse"))
             add((" ", ""))
+            self._indent, self._hang = indent, _width(pieces)
             self._lines(pieces, entry.msg, "", MAX_MESSAGE, indent)
             return pieces
 
@@ -364,6 +468,7 @@ class Renderer:
             add((" ", ""))
             add((f"[{escape(entry.problem)}]", "reverse"))
 
+        self._indent, self._hang = indent, _width(pieces) + 1
         message, marker = _clip(entry.msg, None if self.full else MAX_MESSAGE)
         rest: list[str] = []
         if self.single_line:

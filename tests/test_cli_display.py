@@ -14,7 +14,7 @@ import redis
 
 from redislog import escapes
 from redislog._unicode_table import UNIDATA_VERSION
-from tests.support import one_line_error, run_cli
+from tests.support import one_line_error, run_cli, run_in_terminal
 from tests.support.records import ours, push
 
 MODES = ("pretty", "logfmt", "cat", "json")
@@ -221,3 +221,31 @@ def test_key_prefixes_are_padded_so_columns_line_up(
         f"{' ' * (len(wide) + 15)}│ next",
         f"{wide} 22:13:21.250Z INFO  app m2",
     ]
+
+
+def test_pretty_wraps_under_the_message_on_a_narrow_terminal(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """On a terminal 60 columns wide, a long line wraps under its message and
+    a long further line or traceback line under its text, never at column 0;
+    a pipe gets whole lines."""
+    message = "the database connection failed after many retries and a long wait"
+    trace = "Traceback (most recent call last):\n"
+    trace += '  File "/srv/shop/payments/a/long/path/module.py", line 38'
+    push(client, key, ours(1, f"{message}\nsecond line of the message, also quite long indeed",
+                           ts=AT, exc=trace, user="ada lovelace", order_id=1042))  # fmt: skip
+    args = ("search", key, "--utc", "-q", "--color", "never", "--url", redis_url)
+    code, shown, _ = run_in_terminal(*args, columns=60)
+    assert code == 0, shown
+    assert shown.replace("\r\n", "\n").splitlines()[1:] == [
+        "22:13:20.250Z INFO  app the database connection failed after",
+        "                        many retries and a long wait",
+        '                        user="ada lovelace" order_id=1042',
+        "              │ second line of the message, also quite long",
+        "                indeed",
+        "              │ Traceback (most recent call last):",
+        '              │   File "/srv/shop/payments/a/long/path/modul',
+        '                e.py", line 38',
+    ]
+    piped = search(redis_url, key, "--utc")
+    assert f"INFO  app {message} user=" in piped

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import shutil
 import sys
 import time
 import typing
@@ -304,9 +305,20 @@ class Output(Group):
                 single_line=self.single_line,
                 time_format=self.time_format,
                 selection=chosen,
+                width=_terminal_width(),
             )
         except ValueError as exc:
             fail(str(exc), 2)
+
+
+def _terminal_width() -> int | None:
+    """The width of the terminal on stdout ($COLUMNS first); None for a pipe."""
+    try:
+        if not sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError, OSError):
+        return None
+    return shutil.get_terminal_size().columns
 
 
 @dataclass(frozen=True)
