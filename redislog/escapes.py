@@ -155,12 +155,18 @@ def escape(text: str, *, newlines: bool = False) -> str:
 
 
 def code(match: re.Match[str] | str) -> str:
-    """The visible escape of one character: ``\\n``, ``\\x1b``, ``\\u202e``..."""
+    """The visible escape of one character: ``\\n``, ``\\x1b``, ``\\u202e``...
+
+    U+DC80..U+DCFF, which stand for undecodable bytes, show as those bytes
+    (``\\xff``).
+    """
     char = match if isinstance(match, str) else match.group()
     short = _SHORT_ESCAPES.get(char)
     if short is not None:
         return short
     number = ord(char)
+    if 0xDC80 <= number <= 0xDCFF:  # an undecodable byte (see entry.decode)
+        return f"\\x{number - 0xDC00:02x}"
     if number < 0x100:
         return f"\\x{number:02x}"
     if number < 0x10000:

@@ -680,8 +680,12 @@ class Renderer:
 
     def _json(self, entry: Entry) -> str:
         head = {"logkey": entry.key} if self.show_key else {}
+        # Undecodable bytes (lone surrogates in the entry) become U+FFFD:
+        # strict JSON parsers refuse lone surrogates.
+        repair = entry.problem == "invalid UTF-8"
         if entry.data is None:
-            return _dumps({**head, "raw": entry.msg, "problem": entry.problem}) + "\n"
+            msg = _repaired(entry.msg) if repair else entry.msg
+            return _dumps({**head, "raw": msg, "problem": entry.problem}) + "\n"
         raw = entry.raw
         if isinstance(raw, (bytearray, memoryview)):
             raw = bytes(raw)
@@ -706,7 +710,7 @@ class Renderer:
                     text = f'{{"logkey":{_dumps(entry.key)}{comma}{body}'
                 return text + "\n"
         try:
-            return _dumps({**head, **_jsonable(entry.data)}) + "\n"
+            return _dumps({**head, **_jsonable(entry.data, repair)}) + "\n"
         except (ValueError, TypeError, RecursionError):
             text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
             return _dumps({**head, "raw": text, "problem": "cannot encode as JSON"}) + "\n"
@@ -716,12 +720,20 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
 
 
-def _jsonable(value: Any) -> Any:
-    """*value* with non-finite floats spelled as strings, for strict JSON."""
+def _jsonable(value: Any, repair: bool = False) -> Any:
+    """*value* with non-finite floats spelled as strings, for strict JSON
+    (with *repair*, undecodable bytes as U+FFFD)."""
     if isinstance(value, float) and not math.isfinite(value):
         return text_of(value)
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {_jsonable(str(k), repair): _jsonable(v, repair) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, repair) for v in value]
+    if repair and isinstance(value, str):
+        return _repaired(value)
     return value
+
+
+def _repaired(text: str) -> str:
+    """*text* with undecodable bytes (U+DC80..U+DCFF) as U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

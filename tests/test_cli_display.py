@@ -12,7 +12,7 @@ import unicodedata
 import pytest
 import redis
 
-from redislog import escapes
+from redislog import escapes, keys
 from redislog._unicode_table import UNIDATA_VERSION
 from tests.support import one_line_error, run_cli, run_in_terminal
 from tests.support.records import ours, push
@@ -249,3 +249,42 @@ def test_pretty_wraps_under_the_message_on_a_narrow_terminal(
     ]
     piped = search(redis_url, key, "--utc")
     assert f"INFO  app {message} user=" in piped
+
+
+def test_raw_control_bytes_inside_json_strings_still_make_a_record(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """Another program's JSON with a raw control byte in a string is read as
+    a record (strict parsers refuse it), the byte shown escaped."""
+    client.lpush(key, b'{"message":"a\x01b\x1b[2J","level":"warning","user":"x\ty"}')
+    client.sadd(keys.INDEX, key)
+    assert search(redis_url, key).endswith('WARN  a\\x01b\\x1b[2J user="x\\ty"\n')
+    assert (
+        search(redis_url, key, "-o", "logfmt")
+        == 'level=warning msg="a\\x01b\\x1b[2J" user="x\\ty"\n'
+    )
+    assert search(redis_url, key, "-o", "cat") == "a\\x01b\\x1b[2J\n"
+    assert json.loads(search(redis_url, key, "-o", "json")) == {
+        "message": "a\x01b\x1b[2J", "level": "warning", "user": "x\ty",
+    }  # fmt: skip
+    assert search(redis_url, key, "-k", "user~x.y", "-o", "cat") == "a\\x01b\\x1b[2J\n"
+
+
+def test_invalid_utf8_shows_the_bytes_that_were_wrong(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """Undecodable bytes show as \\xNN in every mode but JSON (U+FFFD there:
+    strict JSON has no lone surrogates)."""
+    client.lpush(key, b'{"msg":"caf\xe9 ok","user":"\xff"}', b"plain \xc3\x28 text")
+    client.sadd(keys.INDEX, key)
+    pretty = search(redis_url, key).splitlines()
+    assert pretty[0].endswith('[invalid UTF-8] caf\\xe9 ok user="\\xff"')
+    assert pretty[1].endswith("[invalid UTF-8] plain \\xc3( text")
+    assert search(redis_url, key, "-o", "cat") == "caf\\xe9 ok\nplain \\xc3( text\n"
+    assert search(redis_url, key, "-o", "logfmt").splitlines()[0] == (
+        'msg="caf\\xe9 ok" problem="invalid UTF-8" user="\\xff"'
+    )
+    assert [json.loads(line) for line in search(redis_url, key, "-o", "json").splitlines()] == [
+        {"msg": "caf\ufffd ok", "user": "\ufffd"},
+        {"raw": "plain \ufffd( text", "problem": "invalid UTF-8"},
+    ]

@@ -258,7 +258,7 @@ def test_pretty_problem_records() -> None:
         "--:--:--.--- [not JSON] line one",
         "             │ line two",
     ]
-    assert out.splitlines()[-1].endswith("01:02:03.456       [invalid UTF-8] caf\ufffd")
+    assert out.splitlines()[-1].endswith("01:02:03.456       [invalid UTF-8] caf\\xe9")
 
 
 def test_pretty_show_key() -> None:
@@ -416,7 +416,7 @@ def test_logfmt_problem_records_and_key() -> None:
     )
     assert out == (
         'logkey=logs:a problem="not JSON" msg="bad \\x1b[2J"\n'
-        'logkey=logs:a problem="invalid UTF-8" msg=\ufffd\n'
+        'logkey=logs:a problem="invalid UTF-8" msg="\\xff"\n'
     )
 
 
