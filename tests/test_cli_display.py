@@ -288,3 +288,35 @@ def test_invalid_utf8_shows_the_bytes_that_were_wrong(
         {"msg": "caf\ufffd ok", "user": "\ufffd"},
         {"raw": "plain \ufffd( text", "problem": "invalid UTF-8"},
     ]
+
+
+def test_ls_wraps_a_long_key_name_within_its_column(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """On a terminal, a very long key name wraps within the KEY column (its
+    further parts indented) and the other columns stay aligned; a pipe gets
+    the names whole."""
+    long = f"{key}:{'x' * 120}:end"
+    push(client, f"{key}:short", ours(1, ts=AT))
+    push(client, long, ours(2, ts=AT))
+    code, shown, _ = run_in_terminal("ls", f"{key}:*", "--utc", "--url", redis_url, columns=100)
+    assert code == 0, shown
+    lines = [line for line in shown.replace("\r\n", "\n").splitlines() if line]
+    table = lines[lines.index(next(line for line in lines if line.startswith("KEY"))) :]
+    assert all(len(line) <= 100 for line in table), table
+    header = table[0]
+    column = header.index("RECORDS") + len("RECORDS")
+    rows = [line for line in table[1:] if not line.startswith("  ")]
+    assert len(rows) == 2
+    for row in rows:
+        assert row[column - 1] == "1"  # right-aligned under RECORDS
+        assert row.endswith("2023-11-14 22:13:20Z  2023-11-14 22:13:20Z      0")
+    names: list[str] = []
+    for line in table[1:]:
+        if line.startswith("  "):
+            names[-1] += line[2:]
+        else:
+            names.append(line[: header.index("RECORDS") - 2].rstrip())
+    assert sorted(names) == sorted([long, f"{key}:short"])
+    piped = run_cli("ls", f"{key}:*", "--url", redis_url)
+    assert long in piped.stdout
