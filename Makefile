@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install test lint fmt type check demo bench soak clean
+.PHONY: help install test lint fmt type check demo bench soak unicode clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,10 @@ bench: $(STAMP)  ## benchmarks (write path, viewer) against baselines run alongs
 MINUTES ?= 5
 soak: $(STAMP)  ## log from several processes for MINUTES while faults hit Redis
 	$(BIN)/python -m bench.soak --minutes $(MINUTES)
+
+unicode: $(STAMP)  ## regenerate the table of unsafe code points from this Python's Unicode database
+	$(BIN)/python -c 'from redislog import escapes; print(escapes.table_module(), end="")' > redislog/_unicode_table.new
+	mv redislog/_unicode_table.new redislog/_unicode_table.py
 
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

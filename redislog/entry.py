@@ -26,8 +26,12 @@ A key only counts as its role when its value makes sense there: a ``ts`` of
 Elements that are not JSON objects (plain text, invalid JSON, arrays,
 numbers, invalid UTF-8, JSON nested too deeply) become entries with
 ``data=None``, their text in ``msg`` and a short reason in ``problem``.
-An object whose bytes were not valid UTF-8 keeps its data (undecodable bytes
-become U+FFFD) and has ``problem="invalid UTF-8"``.
+An object whose bytes were not valid UTF-8 keeps its data and has
+``problem="invalid UTF-8"``.  Undecodable bytes become lone surrogates
+(``surrogateescape``: byte 0xff is U+DCFF), so that the viewer can show
+which bytes they were (``\xff``).  An object with raw control characters
+inside its strings (strict JSON forbids them, other programs write them) is
+still read, leniently, as a record.
 """
 
 from __future__ import annotations
@@ -126,7 +130,7 @@ def decode(raw: bytes, key: str) -> Entry:
     try:
         return _decode(raw, key)
     except Exception:  # noqa: BLE001 - a viewer must survive any element
-        text = bytes(raw).decode("utf-8", "replace") if _is_bytes(raw) else repr(raw)
+        text = bytes(raw).decode("utf-8", "surrogateescape") if _is_bytes(raw) else repr(raw)
         return _broken(raw, key, text, "undecodable record")
 
 
@@ -160,7 +164,7 @@ def _slow(raw: bytes, key: str) -> Entry:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        text = raw.decode("utf-8", "replace")
+        text = raw.decode("utf-8", "surrogateescape")
         problem = "invalid UTF-8"
     bom = text.startswith("\ufeff")
     if bom:
@@ -171,8 +175,15 @@ def _slow(raw: bytes, key: str) -> Entry:
         constants.append(name)
         return float(name)
 
+    lenient = False
     try:
-        obj = json.loads(text, parse_int=_parse_int, parse_constant=constant)
+        try:
+            obj = json.loads(text, parse_int=_parse_int, parse_constant=constant)
+        except ValueError:
+            # Raw control characters in strings: not strict JSON, but plainly
+            # meant as a record.
+            obj = json.loads(text, parse_int=_parse_int, parse_constant=constant, strict=False)
+            lenient = True
     except RecursionError:
         return _broken(raw, key, text, problem or "JSON nested too deeply")
     except ValueError:
@@ -182,7 +193,8 @@ def _slow(raw: bytes, key: str) -> Entry:
         return _broken(raw, key, text, problem)
     if type(obj) is not dict:
         return _broken(raw, key, text, problem or "not a JSON object")
-    return _record(raw, key, obj, problem, verbatim=not (problem or bom or constants))
+    verbatim = not (problem or bom or constants or lenient)
+    return _record(raw, key, obj, problem, verbatim=verbatim)
 
 
 def _parse_int(digits: str) -> int | str:

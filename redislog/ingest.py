@@ -222,6 +222,10 @@ class Lines:
 
     def _structured(self, line: bytes) -> dict[str, Any] | None:
         found = decode(line, "")
+        if found.problem == "invalid UTF-8":
+            # The viewer keeps undecodable bytes (as lone surrogates) to show
+            # them; a stored record must be valid UTF-8: U+FFFD instead.
+            found = decode(line.decode("utf-8", "replace").encode(), "")
         data = found.data
         if data is None:
             return None

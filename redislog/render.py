@@ -2,12 +2,14 @@
 
 ``pretty``
     One line per record: ``HH:MM:SS.mmm LEVEL logger message key=value ...``
-    (local time, or UTC with ``utc=True``), the level five characters wide and
+    (local time, or UTC marked ``Z`` with ``utc=True``; ``time_format``
+    picks another format, see ``timefmt``), the level five characters wide and
     colored like journalctl, extras in logfmt quoting, nested objects
     flattened to dotted keys (``http.status=200``).  Continuation lines of a
     message and tracebacks follow, indented behind a gutter (``│``), so no
     line of data can pass for a record of its own.  A dim ``── 2026-11-26 ──``
-    line marks a change of day (and a first record that is not from today).
+    line marks a change of day (and a first record that is not from today)
+    in the ``time`` format.
     Elements that are not records show as ``[not JSON] <text>``.
 ``json``
     One JSON object per line, never shortened, ASCII only (everything else,
@@ -26,8 +28,8 @@
     ``\\n``, ``\\t``, ``\\"``, ``\\\\`` are escaped inside quotes.  Elements that
     are not records: ``problem="not JSON" msg="<text>"``.
 ``cat``
-    The message only; its further lines and the traceback are indented by
-    two spaces.
+    The message only, as journalctl's ``cat``: no time, level, fields or
+    traceback; further lines of the message are indented by two spaces.
 
 Safety: every string that comes from a record (messages, logger and level
 names, field keys and values, tracebacks, log key names) passes through
@@ -35,7 +37,8 @@ names, field keys and values, tracebacks, log key names) passes through
 bidi controls and invisible characters show as ``\\x1b``, ``\\r``,
 ``\\u202e``... (dim in color).  rich only turns our own style names into
 SGR codes: data is never parsed as markup, emoji codes or ANSI, and no
-hyperlink is ever made.  Lines are never wrapped or padded.
+hyperlink is ever made.  Lines are wrapped only at a terminal's width
+(``width``), each wrapped part indented under its message or text.
 
 On screen (every mode but ``json``), values are shortened with a marker such
 as ``…[+123456 bytes]`` unless ``full=True``.
@@ -43,19 +46,22 @@ as ``…[+123456 bytes]`` unless ``full=True``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
+import re
 import sys
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from rich.cells import cell_len
 from rich.color import ColorSystem
 from rich.style import Style
 
-from redislog import levels
+from redislog import levels, timefmt
 from redislog.entry import Entry, text_of
 from redislog.escapes import (
     KEY_SPECIAL,
@@ -68,6 +74,7 @@ from redislog.escapes import (
     escape,
     quoted_code,
 )
+from redislog.selection import Selection
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -85,8 +92,9 @@ MAX_FIELDS = 200
 
 _KEY_COLORS: tuple[str, ...] = ("cyan", "magenta", "green", "blue")
 _KEY_COLORS += tuple(f"bright_{color}" for color in _KEY_COLORS)
-_NO_TIME = "--:--:--.---"
 _RESET = "\x1b[0m"
+# Matches marked per line of text, at most (enough for any eye).
+_MAX_MARKS = 1000
 
 Piece = tuple[str, str]  # (text, our own style name; "" for none)
 
@@ -155,6 +163,101 @@ _LEVEL_STYLES = {
 }
 
 
+def _marked(style: str) -> str:
+    return f"{style} reverse" if style else "reverse"
+
+
+def _width(pieces: list[Piece]) -> int:
+    return sum(cell_len(text) for text, _ in pieces)
+
+
+def _wrapped(pieces: list[Piece], width: int, first: int, further: int) -> list[Piece]:
+    """*pieces* wrapped at *width* columns.
+
+    A line breaks between words (a field's ``key="value"`` is one), else
+    at a space within a long piece, else anywhere.  Wrapped parts of the
+    first line start at column *first* (the message), those of further
+    lines at *further* (after the gutter), or at column 4 when that leaves
+    less than 20 columns.
+    """
+    out: list[Piece] = []
+    column = 0
+    hang = first
+
+    def new_line() -> None:
+        nonlocal column
+        out.append(("\n" + " " * hang, ""))
+        column = hang
+
+    for word in _words(pieces):
+        text, style = word[0]
+        if text.startswith("\n"):  # a further line (or the record after a date line)
+            out.append(word[0])
+            column = cell_len(text[1:])
+            hang = further if column else first
+            if width - hang < 20:
+                hang = min(hang, 4)
+            continue
+        if word == [(" ", "")]:
+            if column < width:
+                out.append(word[0])
+                column += 1
+            continue
+        size = _width(word)
+        if column + size > width and column > hang and size <= width - hang:
+            if out and out[-1] == (" ", ""):
+                out.pop()
+            new_line()
+        for text, style in word:
+            while text:
+                room = width - column
+                size = cell_len(text)
+                if size <= room:
+                    out.append((text, style))
+                    column += size
+                    break
+                cut = _fitting(text, room)
+                space = text.rfind(" ", 0, cut + 1)
+                if space > 0 and cut - space < 20:
+                    head, text = text[:space], text[space + 1 :]
+                elif column > hang:
+                    head = ""
+                else:
+                    cut = max(cut, 1)
+                    head, text = text[:cut], text[cut:]
+                if head:
+                    out.append((head, style))
+                new_line()
+    return out
+
+
+def _words(pieces: list[Piece]) -> Iterator[list[Piece]]:
+    """*pieces* in runs that wrap as one: separators and new lines alone."""
+    word: list[Piece] = []
+    for piece in pieces:
+        if piece == (" ", "") or piece[0].startswith("\n"):
+            if word:
+                yield word
+                word = []
+            yield [piece]
+        else:
+            word.append(piece)
+    if word:
+        yield word
+
+
+def _fitting(text: str, room: int) -> int:
+    """How many characters of *text* fit in *room* columns."""
+    if text.isascii():
+        return max(room, 0)
+    used = 0
+    for count, char in enumerate(text):
+        used += cell_len(char)
+        if used > room:
+            return count
+    return len(text)
+
+
 def _dimmed(style: str) -> str:
     return "dim" if not style or style == "dim" else f"{style} dim"
 
@@ -166,15 +269,6 @@ def _clip(text: str, limit: int | None) -> tuple[str, str]:
     rest = text[limit:]
     size = len(rest) if rest.isascii() else len(rest.encode("utf-8", "surrogatepass"))
     return text[:limit], f"…[+{size} bytes]"
-
-
-def _flatten(fields: dict[Any, Any], prefix: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
-    for key, value in fields.items():
-        name = f"{prefix}{key}"
-        if type(value) is dict and value and depth < 8:
-            yield from _flatten(value, f"{name}.", depth + 1)
-        else:
-            yield name, value
 
 
 def _timestamp_iso(ts: float) -> str | None:
@@ -197,6 +291,14 @@ class Renderer:
         color: ``auto``, ``always`` or ``never`` (see :func:`use_color`);
             only ``pretty`` output is ever colored.
         utc: show times in UTC instead of local time (``pretty``).
+        time_format: how ``pretty`` shows times (see ``timefmt``).
+        selection: which fields ``pretty`` and ``logfmt`` show.
+        width: wrap ``pretty`` lines at this many columns (a terminal's
+            width), each wrapped part under the message or under the text
+            of a further line: never back at the first column.
+
+    Set :attr:`highlight` to a regex to mark what it matches in messages and
+    tracebacks (``pretty``, in colour).
         show_key: prefix each record with its log key.
         full: never shorten values.
         file: the stream (default: ``sys.stdout`` at creation).
@@ -214,12 +316,23 @@ class Renderer:
         full: bool = False,
         file: TextIO | None = None,
         single_line: bool = False,
+        time_format: str = "time",
+        selection: Selection | None = None,
+        width: int | None = None,
     ) -> None:
         self.output = parse_output(output)
+        self._times = timefmt.TimeFormat(time_format, utc=utc)
+        self.selection = Selection() if selection is None else selection
+        self.highlight: re.Pattern[str] | None = None
         self.file: TextIO = sys.stdout if file is None else file
         self.color = use_color(color, self.file) and self.output == "pretty"
         self.utc = utc
         self.show_key = show_key
+        self._key_width = 0
+        self.width = width
+        # Where wrapped parts of a record's first line and of its further
+        # lines start (set by _pieces).
+        self._hang = self._indent = 0
         self.full = full
         self.single_line = single_line
         encoding = (getattr(self.file, "encoding", None) or "utf-8").lower()
@@ -227,7 +340,7 @@ class Renderer:
         self._gutter = "│" if unicode else "|"
         self._rule = "──" if unicode else "--"
         self._ellipsis = unicode
-        self._clock = time.gmtime if utc else time.localtime
+        self._clock = self._times.clock
         today = self._clock(time.time())
         self._day: tuple[int, int, int] | None = None
         self._today = (today.tm_year, today.tm_mon, today.tm_mday)
@@ -271,7 +384,7 @@ class Renderer:
 
     def _pretty(self, entry: Entry) -> str:
         pieces = self._pieces(entry)
-        if entry.ts is not None:
+        if entry.ts is not None and self._times.name == "time":
             day = self._day_of(entry.ts)
             if day is not None and day != self._day:
                 first = self._day is None
@@ -281,6 +394,8 @@ class Renderer:
                     date = f"{day[0]:04d}-{day[1]:02d}-{day[2]:02d}{zone}"
                     label = f"{self._rule} {date} {self._rule}"
                     pieces[:0] = [(label, "dim"), ("\n", "")]
+        if self.width is not None and not self.single_line:
+            pieces = _wrapped(pieces, self.width, self._hang, self._indent + 2)
         if not self.color:
             pieces.append(("\n", ""))
             return "".join([text for text, _ in pieces])
@@ -297,40 +412,43 @@ class Renderer:
             return None
         return tm.tm_year, tm.tm_mon, tm.tm_mday
 
-    def _time(self, ts: float | None) -> str:
-        if ts is None:
-            return _NO_TIME
-        try:
-            tm = self._clock(ts)
-        except (OverflowError, OSError, ValueError):
-            return _NO_TIME
-        millis = min(int((ts - math.floor(ts)) * 1000), 999)
-        return f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}.{millis:03d}"
-
     def _key_prefix(self, key: str) -> tuple[list[Piece], int]:
         cached = self._keys.get(key)
         if cached is None:
             color = _KEY_COLORS[zlib.crc32(key.encode("utf-8", "surrogatepass")) % len(_KEY_COLORS)]
             pieces: list[Piece] = []
             self._add(pieces, key, color, MAX_NAME)
-            width = sum(len(text) for text, _ in pieces) + 1
+            width = sum(cell_len(text) for text, _ in pieces) + 1
             pieces.append((" ", ""))
             cached = self._keys[key] = (pieces, width)
         return cached
 
+    def show_keys(self, names: Sequence[str]) -> None:
+        """Prefix each record with its log key if *names* are several, padded
+        to the widest so that the columns line up."""
+        self.show_key = len(names) > 1
+        if self.show_key:
+            self._key_width = max(self._key_prefix(name)[1] for name in names)
+
     def _pieces(self, entry: Entry) -> list[Piece]:
         pieces: list[Piece] = []
-        indent = len(_NO_TIME) + 1
+        indent = self._times.width + 1
+        self._hang = 0
         if self.show_key:
             prefix, width = self._key_prefix(entry.key)
             pieces.extend(prefix)
-            indent += width
+            # A key that came later (a tail's glob) may be wider: it widens the column.
+            self._key_width = max(self._key_width, width)
+            if width < self._key_width:
+                pieces.append((" " * (self._key_width - width), ""))
+            indent += self._key_width
         add = pieces.append
-        add((self._time(entry.ts), "dim"))
+        add((self._times(entry.ts), "dim"))
         add((" ", ""))
         if entry.data is None:
             add((f"[{escape(entry.problem or 'not a record')}]", "reverse"))
             add((" ", ""))
+            self._indent, self._hang = indent, _width(pieces)
             self._lines(pieces, entry.msg, "", MAX_MESSAGE, indent)
             return pieces
 
@@ -350,6 +468,7 @@ class Renderer:
             add((" ", ""))
             add((f"[{escape(entry.problem)}]", "reverse"))
 
+        self._indent, self._hang = indent, _width(pieces) + 1
         message, marker = _clip(entry.msg, None if self.full else MAX_MESSAGE)
         rest: list[str] = []
         if self.single_line:
@@ -358,7 +477,7 @@ class Renderer:
             first, *rest = message.split("\n")
         if first:
             add((" ", ""))
-            self._add(pieces, first, style, None, newlines=self.single_line)
+            self._add(pieces, first, style, None, newlines=self.single_line, marks=True)
         if marker and not rest:
             add((self._marker(marker), "dim"))
 
@@ -367,7 +486,7 @@ class Renderer:
 
         for line in rest:
             self._continue(pieces, indent)
-            self._add(pieces, line, style, None)
+            self._add(pieces, line, style, None, marks=True)
         if marker and rest:
             add((self._marker(marker), "dim"))
         for trace in (entry.exc, entry.stack):
@@ -395,7 +514,7 @@ class Renderer:
     def _shown_fields(self, entry: Entry) -> tuple[list[tuple[str, Any]], int]:
         """The fields to show (flattened, at most MAX_FIELDS unless full), and
         how many more there are."""
-        fields = list(_flatten(entry.fields))
+        fields = self.selection.pick(entry)
         if self.full or len(fields) <= MAX_FIELDS:
             return fields, 0
         return fields[:MAX_FIELDS], len(fields) - MAX_FIELDS
@@ -441,12 +560,30 @@ class Renderer:
         limit: int | None,
         *,
         newlines: bool = False,
+        marks: bool = False,
     ) -> None:
-        """Append *text* escaped: plain runs in *style*, escapes dimmed."""
+        """Append *text* escaped: plain runs in *style*, escapes dimmed; with
+        *marks*, what :attr:`highlight` matches in reverse video."""
         marker = ""
         if limit is not None and not self.full:
             text, marker = _clip(text, limit)
         pattern = UNSAFE_LINE if newlines else UNSAFE
+        if marks and self.color and self.highlight is not None:
+            position = 0
+            matches = self.highlight.finditer(text)
+            for match in itertools.islice(matches, _MAX_MARKS):
+                start, end = match.span()
+                if start < end:
+                    self._escaped(pieces, text[position:start], style, pattern)
+                    self._escaped(pieces, text[start:end], _marked(style), pattern)
+                    position = end
+            text = text[position:]
+        self._escaped(pieces, text, style, pattern)
+        if marker:
+            pieces.append((self._marker(marker), "dim"))
+
+    @staticmethod
+    def _escaped(pieces: list[Piece], text: str, style: str, pattern: re.Pattern[str]) -> None:
         position = 0
         escaped = _dimmed(style)
         for match in pattern.finditer(text):
@@ -457,8 +594,6 @@ class Renderer:
             position = match.end()
         if position < len(text):
             pieces.append((text[position:], style))
-        if marker:
-            pieces.append((self._marker(marker), "dim"))
 
     def _continue(self, pieces: list[Piece], indent: int) -> None:
         pieces.append(("\n" + " " * indent, ""))
@@ -468,12 +603,12 @@ class Renderer:
     def _lines(self, pieces: list[Piece], text: str, style: str, limit: int, indent: int) -> None:
         text, marker = _clip(text, None if self.full else limit)
         if self.single_line:
-            self._add(pieces, text, style, None, newlines=True)
+            self._add(pieces, text, style, None, newlines=True, marks=True)
         else:
             for number, line in enumerate(text.split("\n")):
                 if number:
                     self._continue(pieces, indent)
-                self._add(pieces, line, style, None)
+                self._add(pieces, line, style, None, marks=True)
         if marker:
             pieces.append((self._marker(marker), "dim"))
 
@@ -483,7 +618,7 @@ class Renderer:
         text, marker = _clip(trace.rstrip("\n"), None if self.full else MAX_TRACEBACK)
         for line in text.split("\n"):
             self._continue(pieces, indent)
-            self._add(pieces, line, "", None)
+            self._add(pieces, line, "", None, marks=True)
         if marker:
             pieces.append((self._marker(marker), "dim"))
 
@@ -539,20 +674,18 @@ class Renderer:
         lines = escape(text).split("\n")
         if marker:
             lines[-1] += self._marker(marker)
-        for trace in (entry.exc, entry.stack):
-            if trace:
-                trace, marker = _clip(trace.rstrip("\n"), None if self.full else MAX_TRACEBACK)
-                lines.extend(escape(trace).split("\n"))
-                if marker:
-                    lines[-1] += self._marker(marker)
         return "\n  ".join(lines) + "\n"
 
     # -- json --------------------------------------------------------------
 
     def _json(self, entry: Entry) -> str:
         head = {"logkey": entry.key} if self.show_key else {}
+        # Undecodable bytes (lone surrogates in the entry) become U+FFFD:
+        # strict JSON parsers refuse lone surrogates.
+        repair = entry.problem == "invalid UTF-8"
         if entry.data is None:
-            return _dumps({**head, "raw": entry.msg, "problem": entry.problem}) + "\n"
+            msg = _repaired(entry.msg) if repair else entry.msg
+            return _dumps({**head, "raw": msg, "problem": entry.problem}) + "\n"
         raw = entry.raw
         if isinstance(raw, (bytearray, memoryview)):
             raw = bytes(raw)
@@ -577,7 +710,7 @@ class Renderer:
                     text = f'{{"logkey":{_dumps(entry.key)}{comma}{body}'
                 return text + "\n"
         try:
-            return _dumps({**head, **_jsonable(entry.data)}) + "\n"
+            return _dumps({**head, **_jsonable(entry.data, repair)}) + "\n"
         except (ValueError, TypeError, RecursionError):
             text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
             return _dumps({**head, "raw": text, "problem": "cannot encode as JSON"}) + "\n"
@@ -587,12 +720,20 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
 
 
-def _jsonable(value: Any) -> Any:
-    """*value* with non-finite floats spelled as strings, for strict JSON."""
+def _jsonable(value: Any, repair: bool = False) -> Any:
+    """*value* with non-finite floats spelled as strings, for strict JSON
+    (with *repair*, undecodable bytes as U+FFFD)."""
     if isinstance(value, float) and not math.isfinite(value):
         return text_of(value)
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {_jsonable(str(k), repair): _jsonable(v, repair) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, repair) for v in value]
+    if repair and isinstance(value, str):
+        return _repaired(value)
     return value
+
+
+def _repaired(text: str) -> str:
+    """*text* with undecodable bytes (U+DC80..U+DCFF) as U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

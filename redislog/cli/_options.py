@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import shutil
 import sys
 import time
 import typing
@@ -23,7 +24,7 @@ from typing import Annotated, Any, ClassVar
 
 import typer
 
-from redislog import filters, ingest, keys, render, writer
+from redislog import filters, ingest, keys, render, selection, writer
 from redislog.cli._session import fail
 
 _KEYWORD = inspect.Parameter.KEYWORD_ONLY
@@ -245,7 +246,7 @@ def _no_color() -> Any:
 
 
 def _utc() -> Any:
-    return _flag("--utc", help="Show times in UTC")
+    return _flag("--utc", help="Show times in UTC, marked Z")
 
 
 def _quiet() -> Any:
@@ -261,11 +262,26 @@ class Output(Group):
 
     output: str = _shown(
         "-o", "--output", metavar="MODE", default="pretty",
-        help="pretty, json (alias jsonl), logfmt or cat (alias raw)",
+        help="pretty, json (alias jsonl), logfmt or cat (alias raw: the message only, "
+        "no traceback)",
     )  # fmt: skip
     color: str = _color()
     no_color: bool = _no_color()
     utc: bool = _utc()
+    time_format: str = _shown(
+        "-t", "--time", metavar="FORMAT", default="time",
+        help="How pretty output shows times: time (HH:MM:SS.mmm), full (with the date, "
+        "alias date), iso (ISO 8601 with the offset), unix (epoch seconds) or rel (3m12s ago)",
+    )  # fmt: skip
+    fields: list[str] | None = _shown(  # noqa: RUF009 - it makes a field()
+        "--fields", metavar="LIST", show_default=False,
+        help="Show these fields, in this order, in pretty and logfmt output: keys, a.b "
+        "paths or globs, comma-separated (host,pid,http.*)",
+    )  # fmt: skip
+    hide: list[str] | None = _shown(  # noqa: RUF009 - it makes a field()
+        "--hide", metavar="LIST", show_default=False,
+        help="Hide these fields in pretty and logfmt output (as --fields)",
+    )  # fmt: skip
     full: bool = _flag("--full", help="Never shorten long values on screen")
     single_line: bool = _flag(
         "--single-line", help="One line per record: newlines shown as \\n, tracebacks as fields"
@@ -275,6 +291,11 @@ class Output(Group):
     def renderer(self) -> render.Renderer:
         """A renderer to stdout in this mode."""
         try:
+            chosen = selection.parse_selection(self.fields or (), self.hide or ())
+            if chosen.fields or chosen.hide:
+                mode = render.parse_output(self.output)
+                if mode not in ("pretty", "logfmt"):
+                    fail(f"--fields and --hide apply to pretty and logfmt output, not {mode}", 2)
             return render.Renderer(
                 self.output,
                 color="never" if self.no_color else self.color,
@@ -282,9 +303,22 @@ class Output(Group):
                 full=self.full,
                 file=sys.stdout,
                 single_line=self.single_line,
+                time_format=self.time_format,
+                selection=chosen,
+                width=_terminal_width(),
             )
         except ValueError as exc:
             fail(str(exc), 2)
+
+
+def _terminal_width() -> int | None:
+    """The width of the terminal on stdout ($COLUMNS first); None for a pipe."""
+    try:
+        if not sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError, OSError):
+        return None
+    return shutil.get_terminal_size().columns
 
 
 @dataclass(frozen=True)

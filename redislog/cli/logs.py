@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import sys
 from typing import Annotated
 
 import typer
+from rich.cells import cell_len, chop_cells
 
 from redislog import connection, keys, reader, retention
 from redislog import stats as counting
@@ -41,15 +43,46 @@ def list_logs(
     except connection.ERRORS:  # MEMORY may be forbidden to this user
         sizes = {}
     rows = [_HEADER, *(_row(info, sizes.get(info.key), utc) for info in infos)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
     with output_guard():
-        for row in rows:
-            cells = [
-                cell.rjust(width) if i in _RIGHT else cell.ljust(width)
-                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-            ]
-            print("  ".join(cells).rstrip())
+        for line in _table(rows, _terminal_width()):
+            print(line)
         sys.stdout.flush()
+
+
+#: The key column is never made narrower than this to fit a terminal.
+_MIN_KEY_WIDTH = 16
+
+
+def _terminal_width() -> int | None:
+    """The terminal's width ($COLUMNS first), or None when stdout is a pipe."""
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+
+
+def _table(rows: list[tuple[str, ...]], width: int | None) -> list[str]:
+    """*rows* as aligned lines; on a terminal *width* wide, key names too long
+    for it wrap within their column (further parts indented by two), so the
+    other columns stay in place."""
+    widths = [max(cell_len(row[i]) for row in rows) for i in range(len(_HEADER))]
+    if width is not None:
+        others = sum(widths[1:]) + 2 * (len(widths) - 1)
+        widths[0] = min(widths[0], max(_MIN_KEY_WIDTH, width - others))
+    lines = []
+    for row in rows:
+        name, *rest = chop_cells(row[0], widths[0]) if row[0] else [""]
+        if rest:  # the rest of the name, indented so it cannot pass for a key
+            rest = ["  " + part for part in chop_cells("".join(rest), widths[0] - 2)]
+        cells = [_pad(name, widths[0], 0)]
+        cells += [
+            _pad(cell, size, i) for i, (cell, size) in enumerate(zip(row, widths, strict=True)) if i
+        ]
+        lines.append("  ".join(cells).rstrip())
+        lines += rest
+    return lines
+
+
+def _pad(cell: str, width: int, column: int) -> str:
+    space = " " * max(0, width - cell_len(cell))
+    return space + cell if column in _RIGHT else cell + space
 
 
 def _row(info: reader.LogInfo, size: int | None, utc: bool) -> tuple[str, ...]:

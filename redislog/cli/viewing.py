@@ -83,9 +83,10 @@ def tail(
     if consume and lines is not None:
         fail("--consume pops every record, oldest first: -n does not apply", 2)
     renderer = output.renderer()
+    renderer.highlight = query.grep
     session = Session.open(url, quiet=output.quiet, socket_timeout=reader.READ_TIMEOUT)
     chosen = session.logs(names)
-    renderer.show_key = len(chosen) > 1
+    renderer.show_keys(chosen)
     source: reader.Tail | reader.Consumer
     if consume:
         source = reader.Consumer(session.link(), chosen, follow=not no_follow)
@@ -159,9 +160,10 @@ def search(
     if counting and (older or newer):
         fail("--count prints a number: -A, -B and -C do not apply")
     renderer = output.renderer()
+    renderer.highlight = query.grep
     session = Session.open(url, quiet=output.quiet, socket_timeout=reader.READ_TIMEOUT)
     chosen = session.logs(names)
-    renderer.show_key = len(chosen) > 1
+    renderer.show_keys(chosen)
     notices = session.notices
     session.announce("searching on", chosen)
     reading = query
