@@ -12,7 +12,7 @@
     in the ``time`` format.
     Elements that are not records show as ``[not JSON] <text>``.
 ``json``
-    One JSON object per line, never shortened, ASCII only (everything else,
+    One JSON object per line (see ``jsonlines``), never shortened, ASCII only (everything else,
     DEL and C1 included, is a ``\\uXXXX`` escape).  A record is re-emitted
     exactly as stored when it is strict, single-line JSON, else re-encoded
     (``NaN`` and infinities become the strings ``"NaN"``, ``"Infinity"``).
@@ -47,21 +47,20 @@ as ``…[+123456 bytes]`` unless ``full=True``.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import os
 import re
 import sys
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.cells import cell_len
 from rich.color import ColorSystem
 from rich.style import Style
 
-from redislog import levels, timefmt
+from redislog import jsonlines, levels, timefmt, wrap
 from redislog.entry import Entry, text_of
 from redislog.escapes import (
     KEY_SPECIAL,
@@ -69,12 +68,12 @@ from redislog.escapes import (
     QUOTED,
     UNSAFE,
     UNSAFE_LINE,
-    ascii_json,
     code,
     escape,
     quoted_code,
 )
 from redislog.selection import Selection
+from redislog.wrap import Piece
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -95,8 +94,6 @@ _KEY_COLORS += tuple(f"bright_{color}" for color in _KEY_COLORS)
 _RESET = "\x1b[0m"
 # Matches marked per line of text, at most (enough for any eye).
 _MAX_MARKS = 1000
-
-Piece = tuple[str, str]  # (text, our own style name; "" for none)
 
 
 def parse_output(name: str) -> str:
@@ -165,97 +162,6 @@ _LEVEL_STYLES = {
 
 def _marked(style: str) -> str:
     return f"{style} reverse" if style else "reverse"
-
-
-def _width(pieces: list[Piece]) -> int:
-    return sum(cell_len(text) for text, _ in pieces)
-
-
-def _wrapped(pieces: list[Piece], width: int, first: int, further: int) -> list[Piece]:
-    """*pieces* wrapped at *width* columns.
-
-    A line breaks between words (a field's ``key="value"`` is one), else
-    at a space within a long piece, else anywhere.  Wrapped parts of the
-    first line start at column *first* (the message), those of further
-    lines at *further* (after the gutter), or at column 4 when that leaves
-    less than 20 columns.
-    """
-    out: list[Piece] = []
-    column = 0
-    hang = first
-
-    def new_line() -> None:
-        nonlocal column
-        out.append(("\n" + " " * hang, ""))
-        column = hang
-
-    for word in _words(pieces):
-        text, style = word[0]
-        if text.startswith("\n"):  # a further line (or the record after a date line)
-            out.append(word[0])
-            column = cell_len(text[1:])
-            hang = further if column else first
-            if width - hang < 20:
-                hang = min(hang, 4)
-            continue
-        if word == [(" ", "")]:
-            if column < width:
-                out.append(word[0])
-                column += 1
-            continue
-        size = _width(word)
-        if column + size > width and column > hang and size <= width - hang:
-            if out and out[-1] == (" ", ""):
-                out.pop()
-            new_line()
-        for text, style in word:
-            while text:
-                room = width - column
-                size = cell_len(text)
-                if size <= room:
-                    out.append((text, style))
-                    column += size
-                    break
-                cut = _fitting(text, room)
-                space = text.rfind(" ", 0, cut + 1)
-                if space > 0 and cut - space < 20:
-                    head, text = text[:space], text[space + 1 :]
-                elif column > hang:
-                    head = ""
-                else:
-                    cut = max(cut, 1)
-                    head, text = text[:cut], text[cut:]
-                if head:
-                    out.append((head, style))
-                new_line()
-    return out
-
-
-def _words(pieces: list[Piece]) -> Iterator[list[Piece]]:
-    """*pieces* in runs that wrap as one: separators and new lines alone."""
-    word: list[Piece] = []
-    for piece in pieces:
-        if piece == (" ", "") or piece[0].startswith("\n"):
-            if word:
-                yield word
-                word = []
-            yield [piece]
-        else:
-            word.append(piece)
-    if word:
-        yield word
-
-
-def _fitting(text: str, room: int) -> int:
-    """How many characters of *text* fit in *room* columns."""
-    if text.isascii():
-        return max(room, 0)
-    used = 0
-    for count, char in enumerate(text):
-        used += cell_len(char)
-        if used > room:
-            return count
-    return len(text)
 
 
 def _dimmed(style: str) -> str:
@@ -395,7 +301,7 @@ class Renderer:
                     label = f"{self._rule} {date} {self._rule}"
                     pieces[:0] = [(label, "dim"), ("\n", "")]
         if self.width is not None and not self.single_line:
-            pieces = _wrapped(pieces, self.width, self._hang, self._indent + 2)
+            pieces = wrap.wrapped(pieces, self.width, self._hang, self._indent + 2)
         if not self.color:
             pieces.append(("\n", ""))
             return "".join([text for text, _ in pieces])
@@ -448,7 +354,7 @@ class Renderer:
         if entry.data is None:
             add((f"[{escape(entry.problem or 'not a record')}]", "reverse"))
             add((" ", ""))
-            self._indent, self._hang = indent, _width(pieces)
+            self._indent, self._hang = indent, wrap.width(pieces)
             self._lines(pieces, entry.msg, "", MAX_MESSAGE, indent)
             return pieces
 
@@ -468,7 +374,7 @@ class Renderer:
             add((" ", ""))
             add((f"[{escape(entry.problem)}]", "reverse"))
 
-        self._indent, self._hang = indent, _width(pieces) + 1
+        self._indent, self._hang = indent, wrap.width(pieces) + 1
         message, marker = _clip(entry.msg, None if self.full else MAX_MESSAGE)
         rest: list[str] = []
         if self.single_line:
@@ -676,64 +582,5 @@ class Renderer:
             lines[-1] += self._marker(marker)
         return "\n  ".join(lines) + "\n"
 
-    # -- json --------------------------------------------------------------
-
     def _json(self, entry: Entry) -> str:
-        head = {"logkey": entry.key} if self.show_key else {}
-        # Undecodable bytes (lone surrogates in the entry) become U+FFFD:
-        # strict JSON parsers refuse lone surrogates.
-        repair = entry.problem == "invalid UTF-8"
-        if entry.data is None:
-            msg = _repaired(entry.msg) if repair else entry.msg
-            return _dumps({**head, "raw": msg, "problem": entry.problem}) + "\n"
-        raw = entry.raw
-        if isinstance(raw, (bytearray, memoryview)):
-            raw = bytes(raw)
-        if (
-            entry.verbatim
-            and isinstance(raw, bytes)
-            and b"\n" not in raw
-            and b"\r" not in raw
-            and b"\t" not in raw
-        ):
-            # Strict JSON on one line: re-emit the record exactly as stored.
-            try:
-                text = raw.decode("utf-8").strip(" ")
-            except UnicodeDecodeError:
-                text = ""
-            if not text.isascii() or "\x7f" in text:
-                text = ascii_json(text)
-            if text.startswith("{") and text.endswith("}"):
-                if head:
-                    body = text[1:].lstrip(" ")
-                    comma = "" if body.startswith("}") else ","
-                    text = f'{{"logkey":{_dumps(entry.key)}{comma}{body}'
-                return text + "\n"
-        try:
-            return _dumps({**head, **_jsonable(entry.data, repair)}) + "\n"
-        except (ValueError, TypeError, RecursionError):
-            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-            return _dumps({**head, "raw": text, "problem": "cannot encode as JSON"}) + "\n"
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
-
-
-def _jsonable(value: Any, repair: bool = False) -> Any:
-    """*value* with non-finite floats spelled as strings, for strict JSON
-    (with *repair*, undecodable bytes as U+FFFD)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return text_of(value)
-    if isinstance(value, dict):
-        return {_jsonable(str(k), repair): _jsonable(v, repair) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v, repair) for v in value]
-    if repair and isinstance(value, str):
-        return _repaired(value)
-    return value
-
-
-def _repaired(text: str) -> str:
-    """*text* with undecodable bytes (U+DC80..U+DCFF) as U+FFFD."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return jsonlines.line(entry, show_key=self.show_key)

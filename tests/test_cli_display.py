@@ -320,3 +320,18 @@ def test_ls_wraps_a_long_key_name_within_its_column(
     assert sorted(names) == sorted([long, f"{key}:short"])
     piped = run_cli("ls", f"{key}:*", "--url", redis_url)
     assert long in piped.stdout
+
+
+def test_json_results_of_stats_and_fields_hold_no_lone_surrogates(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """stats -o json and fields -o json give undecodable bytes as U+FFFD, so a
+    strict parser (one that refuses lone surrogates) reads them."""
+    client.lpush(key, b'{"ts":1790000000.0,"level":"info","logger":"caf\xe9","msg":"m","u\xff":1}')
+    client.sadd(keys.INDEX, key)
+    for command in ("stats", "fields"):
+        result = run_cli(command, key, "-o", "json", "--url", redis_url)
+        assert result.returncode == 0, result.stderr
+        assert "\\udc" not in result.stdout, command
+        assert "\\ufffd" in result.stdout, command
+        json.loads(result.stdout)

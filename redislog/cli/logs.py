@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import shutil
 import sys
 from typing import Annotated
@@ -11,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.cells import cell_len, chop_cells
 
-from redislog import connection, keys, reader, retention
+from redislog import connection, jsonlines, keys, reader, retention
 from redislog import stats as counting
 from redislog.cli._app import app
 from redislog.cli._options import Filtering, KeysArgument, UrlOption, UtcOption, count, grouped
@@ -158,7 +157,7 @@ def fields(
     with output_guard():
         if mode != "pretty":
             rows = [{"field": f.name, "records": f.records, "examples": f.examples} for f in found]
-            print(json.dumps({"records": tally.records, "fields": rows}))
+            print(jsonlines.strict({"records": tally.records, "fields": rows}))
         else:
             _field_table(found, tally.records)
         sys.stdout.flush()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import sys
 import time
 from collections import Counter
@@ -11,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from redislog import connection, filters, levels, reader
+from redislog import connection, filters, jsonlines, levels, reader
 from redislog import stats as counting
 from redislog.cli._app import app
 from redislog.cli._options import (
@@ -264,7 +263,7 @@ def _count(finder: reader.Search, notices: Notices, as_json: bool) -> int:
     notices.clear()
     if as_json:
         result = {"matches": total, "levels": dict(by_level), "keys": dict(by_key)}
-        sys.stdout.write(json.dumps(result) + "\n")
+        sys.stdout.write(jsonlines.strict(result) + "\n")
     else:
         sys.stdout.write(f"{total}\n")
     return total
@@ -335,7 +334,7 @@ def stats(
     )
     with output_guard():
         if as_json:
-            sys.stdout.write(json.dumps(counting.as_json(result)) + "\n")
+            sys.stdout.write(jsonlines.strict(counting.as_json(result)) + "\n")
         else:
             from redislog import chart  # rich layout: only loaded when drawn
 
