@@ -36,6 +36,7 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -164,6 +165,7 @@ _GRACE = 0.5
 _stop_lock = threading.RLock()
 _entered: dict[int, int] = dict.fromkeys(_NUMBERS, 0)
 _wakeup: tuple[int, int] | None = None  # this process's pipe: read end, write end
+_watchers: dict[int, list[Callable[[], None]]] = {}
 _libc: Any = None
 
 
@@ -172,10 +174,28 @@ def _watch_signals() -> None:
     is the default, if this process can watch them (see above)."""
     if threading.current_thread() is not threading.main_thread():
         return  # only the main thread may set handlers
+    global _libc
     defaults = [number for number in _NUMBERS if _is_default(number)]
     if defaults and _arm():
+        if _libc is None:
+            import ctypes  # now, in the main thread: see the fork section
+
+            _libc = ctypes.CDLL(None, use_errno=True)
         for number in defaults:
             signal.signal(number, _on_signal)
+
+
+def watch(number: int, callback: Callable[[], None]) -> bool:
+    """Call *callback*, in the watcher thread, each time signal *number*
+    arrives, whether or not the main thread ever runs its handler (see
+    above), once however often it is asked; False if this process cannot
+    watch.  Main thread only."""
+    if not _arm():
+        return False
+    callbacks = _watchers.setdefault(number, [])
+    if callback not in callbacks:
+        callbacks.append(callback)
+    return True
 
 
 def _is_default(number: int) -> bool:
@@ -192,7 +212,7 @@ def _ours() -> list[int]:
 def _arm() -> bool:
     """Own Python's signal wakeup fd and read it in a watcher thread; False
     if something else (an event loop) owns it already."""
-    global _wakeup, _libc
+    global _wakeup
     if _wakeup is not None:
         return True
     read, write = os.pipe()
@@ -207,10 +227,6 @@ def _arm() -> bool:
         os.close(read)
         os.close(write)
         return False
-    if _libc is None:
-        import ctypes  # now, in the main thread: see the fork section
-
-        _libc = ctypes.CDLL(None, use_errno=True)
     _wakeup = (read, write)
     threading.Thread(target=_watch, args=(read,), name="redislog-signals", daemon=True).start()
     return True
@@ -236,6 +252,9 @@ def _disarm_inherited() -> None:
 
 
 def _watch(read: int) -> None:
+    # Signals sent to the process then go to a thread that can take them at
+    # once: the main thread, unless it blocks them.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _NUMBERS)
     while True:
         try:
             data = os.read(read, 64)
@@ -244,7 +263,9 @@ def _watch(read: int) -> None:
         if not data:
             return
         for number in data:
-            if number in _NUMBERS:
+            for callback in _watchers.get(number, ()):
+                callback()
+            if number in _NUMBERS and signal.getsignal(number) is _on_signal:
                 _stop_unless_main_does(number, _entered[number])
 
 

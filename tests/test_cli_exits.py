@@ -180,6 +180,87 @@ def test_ctrl_c_during_start_up_is_silent_and_exits_130(
         assert all(line.startswith("redislog: ") for line in err.splitlines()), outcomes[-1]
 
 
+# A tail whose live wait is replaced by one where the Ctrl-C cannot reach the
+# main thread's handler: the signal goes to a thread of some library's, and the
+# main thread waits in a read that signal does not interrupt.
+_UNREACHABLE = """
+import os, signal, sys, threading, time
+from redislog.reader import _pops
+
+def wait(self):
+    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    print("waiting", file=sys.stderr, flush=True)
+    os.read(os.pipe()[0], 1)
+
+_pops.BlockingPops.next = wait
+from redislog.cli import main
+sys.argv = ["redislog", *sys.argv[1:]]
+main()
+"""
+
+# ... and one where the Ctrl-C's KeyboardInterrupt is raised in a finalizer,
+# which the interpreter swallows, before the live wait.
+_SWALLOWED = """
+import signal, sys
+from redislog.reader import _pops
+
+class Finalized:
+    def __del__(self):
+        signal.raise_signal(signal.SIGINT)
+
+original = _pops.BlockingPops.next
+
+def wait(self):
+    if not hasattr(wait, "done"):
+        wait.done = True
+        print("waiting", file=sys.stderr, flush=True)
+        Finalized()
+    return original(self)
+
+_pops.BlockingPops.next = wait
+from redislog.cli import main
+sys.argv = ["redislog", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("script", [_UNREACHABLE, _SWALLOWED], ids=["unreachable", "swallowed"])
+def test_a_ctrl_c_the_main_thread_never_takes_still_ends_the_command(
+    redis_url: str, key: str, script: str
+) -> None:
+    """A Ctrl-C whose handler cannot run in the main thread, or whose
+    KeyboardInterrupt a finalizer swallowed, still ends a tail within a
+    fraction of a second, silently, with 130."""
+    log_records(redis_url, key, 5)
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, "tail", key, "--url", redis_url],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )
+    assert process.stderr is not None
+    lines = []
+    while not lines or lines[-1] != b"waiting\n":
+        line = process.stderr.readline()
+        assert line, lines
+        lines.append(line)
+    sent = time.monotonic()
+    if script is _UNREACHABLE:
+        process.send_signal(signal.SIGINT)
+    try:
+        rest = process.communicate(timeout=10)[1]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail("the Ctrl-C did not end the tail")
+    took = time.monotonic() - sent
+    assert process.returncode == 130, rest
+    assert b"Traceback" not in rest, rest
+    assert took < 2
+
+
 def test_ctrl_c_ends_a_search_of_a_frozen_server_at_once(
     server_factory: Callable[..., Server], key: str
 ) -> None:

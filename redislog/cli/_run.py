@@ -8,10 +8,13 @@ import importlib
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
+from types import FrameType
 
 import typer
 
+from redislog import lifecycle
 from redislog.cli._app import app
 from redislog.cli._session import ERROR, FOUND, INTERRUPTED, fail, silence_stdout
 
@@ -31,7 +34,9 @@ def run(args: Sequence[str] | None = None) -> int:
     """Run the command *args* (default: the command line); its exit status."""
     # From here on Ctrl-C raises KeyboardInterrupt, so that a command can
     # clean up on its way out (a tail unregisters its inbox).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, _interrupt)
+    lifecycle.watch(signal.SIGINT, _unless_taken)
+    sys.unraisablehook = _unraisable
     try:
         code = _status(app(args=args, prog_name="redislog", standalone_mode=False))
     except clicks.UsageError as exc:
@@ -81,3 +86,43 @@ def _leave() -> None:
         with contextlib.suppress(Exception):
             stream.flush()
     os._exit(INTERRUPTED)
+
+
+# -- a Ctrl-C the main thread never takes ------------------------------------------
+#
+# Python runs a signal's handler in the main thread, between two bytecodes: a
+# Ctrl-C that lands just before the main thread blocks in a wait it does not
+# interrupt may never be handled, and one whose handler runs inside a
+# finalizer (a ``__del__``) raises a KeyboardInterrupt that the interpreter
+# swallows.  Either way the command would go on; so the signal watcher counts
+# each Ctrl-C, and ends the process if the handler has not taken it in time.
+
+#: Seconds the main thread has to take a Ctrl-C.
+_GRACE = 0.15
+_arrived = 0  # Ctrl-Cs the watcher saw
+_taken = 0  # Ctrl-Cs the handler took
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    global _taken
+    _taken += 1
+    raise KeyboardInterrupt
+
+
+def _unless_taken() -> None:
+    """In the watcher thread: end the process if the main thread does not
+    take this Ctrl-C within the grace time."""
+    global _arrived
+    _arrived += 1
+    deadline = time.monotonic() + _GRACE
+    while _taken < _arrived:
+        if time.monotonic() >= deadline:
+            # No flush: the main thread may hold the streams' locks.
+            os._exit(INTERRUPTED)
+        time.sleep(0.01)
+
+
+def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        _leave()  # swallowed in a finalizer: the command would go on
+    sys.__unraisablehook__(unraisable)
