@@ -270,21 +270,32 @@ def test_two_tails_started_before_any_log_see_every_record_once_in_order(
     assert "no such log key" in result.stderr
 
 
-def test_a_bare_tail_on_an_empty_server_waits_for_the_first_log(
+def test_a_bare_tail_or_a_glob_on_an_empty_server_waits_for_the_first_log(
     server_factory: Callable[..., Server], key: str
 ) -> None:
     server = server_factory()
-    tail = Background("tail", "-o", "cat", "--url", server.url)
+    tails = [Background("tail", *glob, "-o", "cat", "--url", server.url) for glob in ([], ["l*"])]
     try:
-        tail.wait_for(lambda: any("waiting" in e for e in tail.errors))
+        for tail in tails:
+            tail.wait_for(lambda t=tail: any("waiting" in e for e in t.errors))
         log_records(server.url, key, 3)
-        tail.wait_lines(3)
+        for tail in tails:
+            tail.wait_lines(3)
     finally:
-        code = tail.stop()
-    assert code == 130
-    assert tail.lines == ["record 0", "record 1", "record 2"]
-    assert "redislog: waiting for logs (nothing logged on this server yet)" in tail.errors
-    assert f"redislog: now also reading {key}" in tail.errors
+        codes = [tail.stop() for tail in tails]
+    assert codes == [130, 130]
+    bare, glob = tails
+    for tail in tails:
+        assert tail.lines == ["record 0", "record 1", "record 2"]
+        assert f"redislog: now also reading {key}" in tail.errors
+    assert bare.errors[:2] == [
+        f"redislog: reading logs from {server.url} (argument)",
+        "redislog: waiting for logs (nothing logged on this server yet)",
+    ]
+    assert glob.errors[:2] == [
+        f"redislog: reading l* from {server.url} (argument)",
+        "redislog: waiting for l* (nothing logged there yet)",
+    ]
 
 
 def test_ctrl_c_while_waiting_for_a_missing_key(redis_url: str, key: str) -> None:

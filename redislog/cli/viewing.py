@@ -101,7 +101,7 @@ def tail(
             session.link(), chosen, lines=newest, follow=not no_follow, query=query, watch=watch,
             on_live=_live_rule(renderer, output) if not output.quiet else None,
         )  # fmt: skip
-    session.announce("consuming from" if consume else "reading from", chosen)
+    session.announce("consuming from" if consume else "reading from", chosen or names or [])
     for line in awaited:
         session.notices(line)
     for warning in reader.risks(session.client):

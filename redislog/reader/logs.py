@@ -103,7 +103,8 @@ def find(
     if waiting is not None:
         awaited = [p for p in patterns if is_glob(p) and not matching(members, [p])]
         patterns = [p for p in patterns if p not in awaited]
-    chosen = _expand(members, patterns, _SEE_LS)
+    # (Nothing left to expand must not mean every key, as no pattern does.)
+    chosen = _expand(members, patterns, _SEE_LS) if patterns or not awaited else []
     result = []
     for (name, explicit), kind in zip(chosen, types(client, [n for n, _ in chosen]), strict=True):
         if kind == "list":

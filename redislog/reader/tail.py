@@ -2,14 +2,16 @@
 
 A :class:`Tail` is non-destructive.  It registers with the ``ATTACH`` script,
 which also snapshots the list at that instant, reads the backlog from the
-snapshot in bounded windows (``BACKLOG``), then pops the private inbox that
-every writer fills (``keys`` explains the layout).  So the backlog and the
-live records meet with no gap and no overlap, and any number of tails see
-every record.  Heartbeats keep the registration alive (a killed tail's inbox
-expires by itself), report records the inbox lost because the tail was slow,
-and pick up log keys that appear later and match the tail's globs.  After a
-lost connection or registration, the tail registers again and finds its
-place in the list by the last record it saw.
+snapshot in bounded windows (``BACKLOG``), then reads live records from the
+list after its cursor, the newest record it read (``FOLLOW``).  The private
+inbox that the writer's script fills (``keys`` explains the layout) only
+wakes it within milliseconds; a poll every half second finds records that
+other programs pushed.  So the backlog and the live records meet with no gap
+and no overlap, any number of tails see every record, and every writer's
+records show.  Heartbeats keep the registration alive (a killed tail's inbox
+expires by itself) and pick up log keys that appear later and match the
+tail's globs.  After a lost connection or registration, the tail registers
+again and its cursor finds its place in the list.
 """
 
 from __future__ import annotations
