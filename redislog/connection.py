@@ -206,6 +206,8 @@ def redact(url: str) -> str:
             [(name, "***" if name in _SECRET_OPTIONS else value) for name, value in pairs],
             safe="/*",
         )
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url  # urlunsplit would shorten unix:///path to unix:/path
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 

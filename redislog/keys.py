@@ -12,7 +12,9 @@ touch them all atomically:
   writer pushes every batch into it; the tail pops from it.
 - ``{logs:billing}:gaps``: hash of tail id -> records trimmed from that tail's
   inbox because the tail read too slowly.
-- ``{logs:billing}:meta``: hash with the list's ``maxlen``.
+- ``{logs:billing}:meta``: hash with the list's ``maxlen``, and ``pushed`` and
+  ``trimmed``: the records the writer's script ever pushed and trimmed there
+  (live tails tell other programs' pushes by them).
 - ``{logs:billing}:seen:<producer>``: the sequence number of the last batch
   that producer's writer stored, so a batch sent again after a lost reply is
   not stored twice.  Expires a day after the producer's last write.

@@ -96,10 +96,16 @@ local function push(call, key)
   end
   return len
 end
-push(redis.call, KEYS[1])
+local len = push(redis.call, KEYS[1])
 try('SET', KEYS[5], batch, 'EX', 86400)
 try('LTRIM', KEYS[1], 0, maxlen - 1)
 try('HSET', KEYS[4], 'maxlen', maxlen)
+-- Records this script ever pushed and trimmed: by them a live tail tells how
+-- the list moved from what other programs did to it (see FOLLOW).
+try('HINCRBY', KEYS[4], 'pushed', n - 4)
+if len > maxlen then
+  try('HINCRBY', KEYS[4], 'trimmed', len - maxlen)
+end
 if try('EXISTS', KEYS[2]) ~= 1 then
   return problems
 end
@@ -279,22 +285,24 @@ def _tail_keys(log: str, tail_id: str) -> list[bytes]:
     ]
 
 
-# KEYS: tails
+# KEYS: tails, meta
 # ARGV: log, tail id, ttl ms, backlog count (0 for none)
 # Registers the tail and snapshots the list at one instant.  Returns the list's
-# length at that instant, then its newest *count* records, newest first.  The
-# rest of the snapshot is read later with BACKLOG, which maps snapshot indices
-# to current ones.
+# length and PUSH's count of records at that instant, then its newest *count*
+# records, newest first.  The rest of the snapshot is read later with BACKLOG,
+# which maps snapshot indices to current ones.
 ATTACH = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
-local out = {redis.call('LLEN', ARGV[1])}
+-- (HGET twice: the README's reader user has no HMGET.)
+local out = {redis.call('LLEN', ARGV[1]), redis.call('HGET', KEYS[2], 'pushed') or '0',
+  redis.call('HGET', KEYS[2], 'trimmed') or '0'}
 local n = tonumber(ARGV[4])
 if n > 0 then
   local records = redis.call('LRANGE', ARGV[1], 0, n - 1)
   for i = 1, #records do
-    out[i + 1] = records[i]
+    out[i + 3] = records[i]
   end
 end
 return out
@@ -305,6 +313,9 @@ return out
 class AttachReply:
     #: The list's length at the instant of registration.
     length: int
+    #: Records PUSH had pushed and trimmed by then, ever (see FOLLOW).
+    pushed: int
+    trimmed: int
     #: Its newest records then, newest first.
     newest: list[bytes]
 
@@ -315,10 +326,10 @@ def attach(client: Client, *, log: str, tail_id: str, ttl_ms: int, count: int) -
     reply = _run(
         client,
         ATTACH,
-        [keys.encoded(keys.tails(log))],
+        [keys.encoded(keys.tails(log)), keys.encoded(keys.meta(log))],
         [keys.encoded(log), tail_id, ttl_ms, count],
     )
-    return AttachReply(int(reply[0]), list(reply[1:]))
+    return AttachReply(int(reply[0]), int(reply[1]), int(reply[2]), list(reply[3:]))
 
 
 def _with_filter(first: int, body: str) -> str:
@@ -457,6 +468,168 @@ def backlog(
         newest=newest,
         oldest=oldest,
         read=int(read),
+        candidates=candidates,
+    )
+
+
+# KEYS: inbox, meta
+# ARGV: log, has cursor '1'/'0', cursor, position, length, pushed, trimmed,
+#       window, relocation budget, filter arguments...
+# A live tail's read, from the list itself: the inbox only wakes the tail up
+# (it is emptied here), so records that other programs LPUSH are read like
+# the writer's, in the list's order.  The cursor is the newest record the
+# tail read, at *position* when the list was *length* long and PUSH had
+# pushed and trimmed *pushed* and *trimmed* records ever (``meta`` counts
+# them).  Since then PUSH moved the cursor up by the records it pushed; what
+# else the list's length did says how many other programs pushed (at least:
+# a consumer or LTRIM of theirs may hide some, so the cursor is searched for
+# forward from there).  Trims only take the list's old end, so when the
+# cursor's place is past the end, it and the records between it and the end
+# were trimmed unread.  Reads the oldest *window* records newer than the
+# cursor (all of the list when the cursor is gone).
+# Returns {status, missed, position, length, pushed, trimmed, cursor, read,
+# maxts, drained, inbox records..., candidates...}: status 0 read; -1 the
+# cursor was trimmed, and *missed* records after it (the inbox's records,
+# oldest first, hold the writer's among them); -2 the cursor is not in the
+# list (something else than PUSH trimmed it, or the list was replaced).
+# position is the new cursor's (the newest record read), and read the number
+# of records read; candidates are those the filter kept, newest first.
+FOLLOW = _with_filter(
+    10,
+    """
+local log = ARGV[1]
+local llen = redis.call('LLEN', log)
+local pushed = tonumber(redis.call('HGET', KEYS[2], 'pushed') or '0')
+local trimmed = tonumber(redis.call('HGET', KEYS[2], 'trimmed') or '0')
+local waiting = redis.call('LLEN', KEYS[1])
+local drained = {}
+if waiting > 0 then
+  drained = redis.call('RPOP', KEYS[1], waiting)
+end
+local grew, cut = pushed - tonumber(ARGV[6]), trimmed - tonumber(ARGV[7])
+if grew < 0 or cut < 0 then
+  grew, cut = pushed, trimmed  -- the counts started again (meta was deleted)
+end
+local status, missed, pos = 0, 0, llen
+if ARGV[2] == '1' then
+  local foreign = llen - tonumber(ARGV[5]) - grew + cut
+  if foreign < 0 then
+    foreign = 0
+  end
+  local start = tonumber(ARGV[4]) + grew + foreign
+  if start >= llen then
+    status, missed = -1, start - llen
+  else
+    local found = relocate(log, start, ARGV[3], tonumber(ARGV[9]))
+    if found then
+      pos = found
+    else
+      status = -2
+    end
+  end
+end
+local lo = math.max(0, pos - tonumber(ARGV[8]))
+local records = {}
+if pos > 0 then
+  records = redis.call('LRANGE', log, lo, pos - 1)
+end
+local out = {status, missed, lo, llen, pushed, trimmed, records[1] or '', #records, '', 0}
+if #records == 0 then
+  out[3] = pos
+end
+if missed > 0 then
+  -- The writer's records among those trimmed unread are still in the inbox.
+  for _, record in ipairs(drained) do
+    out[#out + 1] = record
+  end
+  out[10] = #drained
+end
+out[9] = filter(records, out)
+return out
+""",
+)
+
+
+class Follow(enum.Enum):
+    """Where a live tail found its cursor."""
+
+    #: In its place: the records read are exactly those after it.
+    FOUND = "found"
+    #: Trimmed away by the list's cap (the tail fell behind): the whole list
+    #: is newer, and was read from its old end.
+    TRIMMED = "trimmed"
+    #: Not in the list: trimmed by something else (a consumer, ``redislog
+    #: trim``), or the list was replaced (the server restarted or failed
+    #: over); the list was read from its old end.
+    GONE = "gone"
+
+
+_FOLLOW_STATUS = {0: Follow.FOUND, -1: Follow.TRIMMED, -2: Follow.GONE}
+
+
+class Cursor(NamedTuple):
+    """The newest record a live tail read, and the list around it then."""
+
+    #: The record (``None``: none read yet, the list was empty).
+    record: bytes | None
+    #: Records newer than it in the list, then.
+    position: int
+    #: The list's length then.
+    length: int
+    #: Records PUSH had pushed and trimmed ever, then (``meta`` counts them).
+    pushed: int
+    trimmed: int
+
+
+@dataclass(frozen=True)
+class FollowReply:
+    status: Follow
+    #: Records trimmed before the tail read them (TRIMMED).
+    missed: int
+    #: Where the tail is now.
+    cursor: Cursor
+    #: Records read (all of them, before the filter).
+    read: int
+    #: Whether more newer records wait (the read was one full window).
+    more: bool
+    #: The records the inbox held, oldest first (only when some were missed).
+    inbox: list[bytes]
+    #: Those the server-side filter kept, newest first.
+    candidates: list[bytes]
+
+
+def follow(
+    client: Client,
+    *,
+    log: str,
+    tail_id: str,
+    cursor: Cursor,
+    window: int,
+    filter_args: Sequence[str],
+) -> FollowReply:
+    """Read the oldest *window* records of *log* newer than *cursor*, wherever
+    the list moved it, and empty tail *tail_id*'s inbox."""
+    record = cursor.record
+    reply = _run(
+        client,
+        FOLLOW,
+        [keys.encoded(keys.inbox(log, tail_id)), keys.encoded(keys.meta(log))],
+        [keys.encoded(log), "0" if record is None else "1", record or b"", cursor.position,
+         cursor.length, cursor.pushed, cursor.trimmed, window, RELOCATE_BUDGET, *filter_args],
+    )  # fmt: skip
+    status, missed, position, length, pushed, trimmed, newest, read, _maxts, drained, *rest = reply
+    read, counts = int(read), (int(pushed), int(trimmed))
+    inbox, candidates = rest[: int(drained)], rest[int(drained) :]
+    after = Cursor(newest if read else record, int(position), int(length), *counts)
+    if read == 0 and int(length) == 0:
+        after = Cursor(None, 0, 0, *counts)
+    return FollowReply(
+        _FOLLOW_STATUS[int(status)],
+        missed=int(missed),
+        cursor=after,
+        read=read,
+        more=read > 0 and int(position) > 0,
+        inbox=inbox,
         candidates=candidates,
     )
 

@@ -239,3 +239,149 @@ def test_hostile_elements_never_crash_or_reach_the_terminal(
         assert colored.returncode == 0
         assert SGR.sub("", colored.stdout) == result.stdout
         assert colored.stdout != result.stdout
+
+
+# -- starting before the app -------------------------------------------------------
+
+
+def test_two_tails_started_before_any_log_see_every_record_once_in_order(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """Done when: two tails of a key nothing has logged to yet wait, with one
+    notice, and then show all of a producer's records, in order, once."""
+    tails = [Background("tail", key, "-o", "json", "--url", redis_url) for _ in range(2)]
+    try:
+        wait_for(lambda: client.zcard(keys.tails(key)) == 2)
+        log_records(redis_url, key, 10_000)
+        for tail in tails:
+            lines = tail.wait_lines(10_000, timeout=60)
+            assert [json.loads(line)["seq"] for line in lines] == list(range(10_000))
+    finally:
+        codes = [tail.stop() for tail in tails]
+    assert codes == [130, 130]
+    for tail in tails:
+        assert tail.errors == [
+            f"redislog: reading {key} from {redis_url} (argument)",
+            f"redislog: waiting for {key} (nothing logged there yet)",
+            f"redislog: warning: {NO_DISK}",
+        ]
+    result = run_cli("search", f"{key}:nothing", "--url", redis_url)
+    assert result.returncode == 1
+    assert "no such log key" in result.stderr
+
+
+def test_a_bare_tail_or_a_glob_on_an_empty_server_waits_for_the_first_log(
+    server_factory: Callable[..., Server], key: str
+) -> None:
+    server = server_factory()
+    tails = [Background("tail", *glob, "-o", "cat", "--url", server.url) for glob in ([], ["l*"])]
+    try:
+        for tail in tails:
+            tail.wait_for(lambda t=tail: any("waiting" in e for e in t.errors))
+        log_records(server.url, key, 3)
+        for tail in tails:
+            tail.wait_lines(3)
+    finally:
+        codes = [tail.stop() for tail in tails]
+    assert codes == [130, 130]
+    bare, glob = tails
+    for tail in tails:
+        assert tail.lines == ["record 0", "record 1", "record 2"]
+        assert f"redislog: now also reading {key}" in tail.errors
+    assert bare.errors[:2] == [
+        f"redislog: reading logs from {server.url} (argument)",
+        "redislog: waiting for logs (nothing logged on this server yet)",
+    ]
+    assert glob.errors[:2] == [
+        f"redislog: reading l* from {server.url} (argument)",
+        "redislog: waiting for l* (nothing logged there yet)",
+    ]
+
+
+def test_ctrl_c_while_waiting_for_a_missing_key(redis_url: str, key: str) -> None:
+    tail = Background("tail", key, "--url", redis_url)
+    tail.wait_for(lambda: any("waiting" in e for e in tail.errors))
+    time.sleep(0.3)  # in the waiting loop
+    sent = time.monotonic()
+    code = tail.stop(signal.SIGINT)
+    took = time.monotonic() - sent
+    print(f"Ctrl-C while waiting: ended in {took * 1000:.0f} ms")
+    assert code == 130
+    assert not any("Traceback" in e or "KeyboardInterrupt" in e for e in tail.errors)
+    assert took < 2
+
+
+# -- records from every writer ---------------------------------------------------------
+
+
+def _arrival(tail: Background, count: int, timeout: float = 10.0) -> float:
+    """Seconds until the tail has printed *count* lines."""
+    started = time.monotonic()
+    deadline = started + timeout
+    while len(tail.lines) < count:
+        assert time.monotonic() < deadline, (tail.lines, tail.errors)
+        assert tail.process.poll() is None, tail.errors
+        time.sleep(0.0005)
+    return time.monotonic() - started
+
+
+def test_a_live_tail_shows_records_every_writer_pushed(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """Done when: a raw LPUSH shows within 2 s, in the list's order with the
+    handler's records, none twice, and the handler's still arrive at once."""
+    handler = RedisHandler(url=redis_url, key=key)
+    logger = attach(handler, "app.every")
+    logger.info("h0")
+    handler.flush()
+    tail = Background("tail", key, "-o", "cat", "--url", redis_url)
+    try:
+        tail.wait_lines(1)
+        wait_for(lambda: client.zcard(keys.tails(key)) == 1)
+        foreign = []
+        for i in range(3):
+            client.lpush(key, orjson.dumps({"msg": f"go {i}", "level": "info"}))
+            foreign.append(_arrival(tail, 2 + i))
+        client.lpush(key, b"plain text, not JSON")
+        client.lpush(key, b"same", b"same")
+        tail.wait_lines(7)
+        latencies = []
+        expected = ["h0", "go 0", "go 1", "go 2", "plain text, not JSON", "same", "same"]
+        for i in range(1, 41):
+            logger.info("h%d", i)
+            expected.append(f"h{i}")
+            latencies.append(_arrival(tail, len(expected)))
+            if i % 10 == 0:  # other writers in between
+                client.lpush(key, f"raw {i}".encode())
+                expected.append(f"raw {i}")
+                _arrival(tail, len(expected))
+        time.sleep(1.2)  # two polls: nothing comes twice
+    finally:
+        code = tail.stop()
+        handler.close()
+    latencies.sort()
+    median = latencies[len(latencies) // 2]
+    print(f"LPUSH arrival: {', '.join(f'{t * 1000:.0f} ms' for t in foreign)}")
+    print(f"handler median {median * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms")
+    assert code == 130
+    assert max(foreign) < 2
+    assert median < 0.5  # milliseconds when quiet; generous for a shared machine
+    assert tail.lines == expected
+
+
+def test_tail_since_shows_everything_since_then(
+    redis_url: str, client: redis.Redis, key: str
+) -> None:
+    """-S without -n is not capped at 10 (as journalctl); with -n, -n caps."""
+    now = time.time()
+    records = [{"ts": now - 7200 + i, "msg": f"old {i}"} for i in range(5)]
+    records += [{"ts": now - 600 + i, "msg": f"new {i}"} for i in range(25)]
+    client.lpush(key, *(orjson.dumps(record) for record in records))
+    client.sadd(keys.INDEX, key)
+    base = ["tail", key, "--no-follow", "-o", "cat", "-q", "--url", redis_url]
+    result = run_cli(*base, "-S", "30m")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"new {i}" for i in range(25)]
+    capped = run_cli(*base, "-S", "30m", "-n", "3")
+    assert capped.stdout.splitlines() == [f"new {i}" for i in range(22, 25)]
+    assert run_cli(*base).stdout.splitlines() == [f"new {i}" for i in range(15, 25)]

@@ -86,10 +86,64 @@ def test_push_refused_stores_nothing(client: redis.Redis, key: str) -> None:
 def test_attach_registers_and_snapshots_at_one_instant(client: redis.Redis, key: str) -> None:
     push(client, key, *(ours(i) for i in range(5)))
     reply = scripts.attach(client, log=key, tail_id="t1", ttl_ms=60_000, count=2)
-    assert reply == scripts.AttachReply(length=5, newest=[ours(4), ours(3)])
+    assert reply == scripts.AttachReply(length=5, pushed=5, trimmed=0, newest=[ours(4), ours(3)])
     assert client.zscore(keys.tails(key), "t1") > now_ms(client)
     empty = scripts.attach(client, log=key, tail_id="t2", ttl_ms=60_000, count=0)
     assert (empty.length, empty.newest) == (5, [])
+
+
+def test_push_counts_what_it_pushed_and_trimmed(client: redis.Redis, key: str) -> None:
+    """A live tail tells the writer's pushes and trims from other programs' by them."""
+    scripts.push(client, key=key, token="p", batch=1, maxlen=3, records=[b"a", b"b"])
+    scripts.push(client, key=key, token="p", batch=2, maxlen=3, records=[b"c", b"d"])
+    assert client.hmget(keys.meta(key), "pushed", "trimmed") == [b"4", b"1"]
+
+
+def _follow(client: redis.Redis, key: str, cursor: scripts.Cursor) -> scripts.FollowReply:
+    return scripts.follow(
+        client, log=key, tail_id="t", cursor=cursor, window=3, filter_args=NO_FILTER
+    )
+
+
+def test_follow_reads_after_the_cursor_whoever_pushed(client: redis.Redis, key: str) -> None:
+    """The writer's pushes, foreign LPUSHes, identical records and the cap:
+    every record after the cursor once, in the list's order, a window at a time."""
+    push(client, key, b"a", maxlen=100)
+    attached = scripts.attach(client, log=key, tail_id="t", ttl_ms=60_000, count=1)
+    cursor = scripts.Cursor(b"a", 0, attached.length, attached.pushed, attached.trimmed)
+    push(client, key, b"b", maxlen=100)
+    client.lpush(key, b"x", b"x")
+    push(client, key, b"c", maxlen=100)
+    client.lpush(key, b"x")
+    reply = _follow(client, key, cursor)
+    assert (reply.status, reply.candidates, reply.more) == (
+        scripts.Follow.FOUND, [b"x", b"x", b"b"], True  # newest first
+    )  # fmt: skip
+    assert not client.exists(keys.inbox(key, "t"))  # emptied: it only wakes the tail
+    reply = _follow(client, key, reply.cursor)
+    assert (reply.candidates, reply.more) == ([b"x", b"c"], False)
+    # The same bytes again, from another program: a new record all the same.
+    client.lpush(key, b"x")
+    reply = _follow(client, key, reply.cursor)
+    assert (reply.status, reply.candidates) == (scripts.Follow.FOUND, [b"x"])
+    assert _follow(client, key, reply.cursor).candidates == []
+
+
+def test_follow_reports_records_the_cap_trimmed_unread(client: redis.Redis, key: str) -> None:
+    push(client, key, b"a", maxlen=2)
+    attached = scripts.attach(client, log=key, tail_id="t", ttl_ms=60_000, count=1)
+    cursor = scripts.Cursor(b"a", 0, attached.length, attached.pushed, attached.trimmed)
+    client.lpush(key, b"x1", b"x2")
+    push(client, key, b"b", b"c", b"d", maxlen=2)
+    reply = _follow(client, key, cursor)
+    # x1, x2 and b were trimmed unread; the inbox still holds the writer's.
+    assert (reply.status, reply.missed) == (scripts.Follow.TRIMMED, 3)
+    assert reply.inbox == [b"b", b"c", b"d"]
+    assert reply.candidates == [b"d", b"c"]
+    client.delete(key)
+    client.lpush(key, b"new")
+    reply = _follow(client, key, reply.cursor)
+    assert (reply.status, reply.candidates) == (scripts.Follow.GONE, [b"new"])
 
 
 def test_heartbeat_keeps_alive_reports_inbox_drops_once_and_sees_expiry(
@@ -238,12 +292,14 @@ def test_reader_scripts_name_the_log_only_in_argv_and_stay_in_its_slot(
         client, log=key, tail_id="t", base=0, span=(0, 0), anchor=None, filter_args=NO_FILTER
     )
     scripts.scan(client, log=key, start=0, count=1, anchor=None, filter_args=NO_FILTER)
+    cursor = scripts.Cursor(None, 0, 0, 0, 0)
+    scripts.follow(client, log=key, tail_id="t", cursor=cursor, window=1, filter_args=NO_FILTER)
     log = keys.encoded(key)
-    assert len(seen) == 4
+    assert len(seen) == 5
     for declared, _ in seen:
         assert log not in declared
         assert {key_slot(name) for name in declared} == {key_slot(log)}
-    assert [args[0] for _, args in seen if args[0] == log] == [log] * 3  # all but heartbeat
+    assert [args[0] for _, args in seen if args[0] == log] == [log] * 4  # all but heartbeat
 
 
 def test_writing_scripts_declare_every_key_they_write(
@@ -270,7 +326,7 @@ def test_the_readme_users_run_the_scripts_of_their_role(
     reader = redis.Redis.from_url(as_user(server, "logreader"))
     scripts.push(writer, key=key, token="p", batch=1, maxlen=10, records=[ours(0), ours(1)])
     attached = scripts.attach(reader, log=key, tail_id="t", ttl_ms=60_000, count=1)
-    assert attached == scripts.AttachReply(length=2, newest=[ours(1)])
+    assert attached == scripts.AttachReply(length=2, pushed=2, trimmed=0, newest=[ours(1)])
     assert scripts.heartbeat(reader, log=key, tail_id="t", ttl_ms=60_000).registration is (
         Registration.LIVE
     )
@@ -280,6 +336,11 @@ def test_the_readme_users_run_the_scripts_of_their_role(
     assert window.candidates == [ours(0)]
     scanned = scripts.scan(reader, log=key, start=0, count=5, anchor=None, filter_args=NO_FILTER)
     assert scanned.candidates == [ours(1), ours(0)]
+    start = scripts.Cursor(None, 0, 0, 0, 0)
+    followed = scripts.follow(
+        reader, log=key, tail_id="t", cursor=start, window=10, filter_args=NO_FILTER
+    )
+    assert followed.candidates == [ours(1), ours(0)]
     with pytest.raises(redis.ResponseError, match=r"permission|can't run"):
         scripts.trim(reader, log=key, count=1, boundary=ours(0))
     if variant == "7.0":
@@ -293,5 +354,5 @@ def test_the_readme_users_run_the_scripts_of_their_role(
 
 def test_every_script_compiles_on_this_server(client: redis.Redis) -> None:
     for source in (scripts.PUSH, scripts.HEARTBEAT, scripts.ATTACH, scripts.BACKLOG,
-                   scripts.SCAN, scripts.TRIM):  # fmt: skip
+                   scripts.SCAN, scripts.FOLLOW, scripts.TRIM):  # fmt: skip
         assert client.script_load(source)

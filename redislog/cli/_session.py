@@ -18,6 +18,7 @@ import typer
 
 from redislog import connection, embedded, ingest, reader, retention
 from redislog.escapes import escape
+from redislog.reader import Notify
 
 #: Socket timeout of the one-shot commands' connections (``ls``, ``send``...).
 COMMAND_TIMEOUT = 5.0
@@ -154,14 +155,15 @@ class Session:
         """The server's URL (password masked) and where it came from."""
         return self.target.describe()
 
-    def logs(self, patterns: Sequence[str] | None) -> list[str]:
-        """The log keys *patterns* name (see ``reader.find``); exit if none."""
+    def logs(self, patterns: Sequence[str] | None, *, waiting: Notify | None = None) -> list[str]:
+        """The log keys *patterns* name (see ``reader.find``); exit if none,
+        unless *waiting* for them (which then hears what is awaited)."""
         with failing("cannot list log keys"):
-            return reader.find(self.client, patterns or (), self.notices)
+            return reader.find(self.client, patterns or (), self.notices, waiting=waiting)
 
     def announce(self, doing: str, names: Sequence[str]) -> None:
         """Say which server is in use: an app and a viewer must not silently differ."""
-        shown = ", ".join(names[:3])
+        shown = ", ".join(names[:3]) or "logs"
         if len(names) > 3:
             shown += f" and {len(names) - 3} more"
         verb, _, preposition = doing.partition(" ")

@@ -6,6 +6,7 @@ import itertools
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -35,7 +36,7 @@ from redislog.cli._session import (
     records,
 )
 from redislog.entry import decode
-from redislog.render import Renderer
+from redislog.render import Renderer, use_color
 
 
 @app.command()
@@ -72,7 +73,9 @@ def tail(
 ) -> None:
     """Show the newest records, then follow new ones as they arrive."""
     query = filtering.query()
-    newest = 10 if lines is None else count("-n", lines)
+    # As journalctl: with --since, everything since then unless -n says otherwise.
+    default = None if query.since is not None else 10
+    newest = default if lines is None else count("-n", lines)
     if consume and not query.empty:
         fail(
             "--consume cannot be combined with filters: it takes every record off "
@@ -84,17 +87,23 @@ def tail(
     renderer = output.renderer()
     renderer.highlight = query.grep
     session = Session.open(url, quiet=output.quiet, socket_timeout=reader.READ_TIMEOUT)
-    chosen = session.logs(names)
+    # A tail may start before the app: it waits for logs that are not there yet.
+    awaited: list[str] = []
+    following = not no_follow and not consume
+    chosen = session.logs(names, waiting=awaited.append if following else None)
+    watch = [name for name in names if reader.is_glob(name)] if names else ["*"]
     renderer.show_keys(chosen)
     source: reader.Tail | reader.Consumer
     if consume:
         source = reader.Consumer(session.link(), chosen, follow=not no_follow)
     else:
-        watch = [name for name in names if reader.is_glob(name)] if names else ["*"]
         source = reader.Tail(
-            session.link(), chosen, lines=newest, follow=not no_follow, query=query, watch=watch
-        )
-    session.announce("consuming from" if consume else "reading from", chosen)
+            session.link(), chosen, lines=newest, follow=not no_follow, query=query, watch=watch,
+            on_live=_live_rule(renderer, output) if not output.quiet else None,
+        )  # fmt: skip
+    session.announce("consuming from" if consume else "reading from", chosen or names or [])
+    for line in awaited:
+        session.notices(line)
     for warning in reader.risks(session.client):
         session.notices(f"warning: {warning}")
     exit_on_sigterm()
@@ -107,6 +116,22 @@ def tail(
                 renderer.flush()
     finally:
         batches.close()
+
+
+def _live_rule(renderer: Renderer, output: Output) -> Callable[[], None] | None:
+    """Where the backlog ends and live records begin: a dim rule on stderr,
+    when stderr is a terminal (a pipe gets records only)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def rule() -> None:
+        renderer.flush()  # the backlog first, on a terminal shared with stderr
+        colored = use_color("never" if output.no_color else output.color, sys.stderr)
+        line = "── live ──"
+        sys.stderr.write(f"\x1b[2m{line}\x1b[0m\n" if colored else f"{line}\n")
+        sys.stderr.flush()
+
+    return rule
 
 
 _CONTEXT = "Context"

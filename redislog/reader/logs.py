@@ -69,12 +69,21 @@ def _expand(members: list[str], patterns: Sequence[str], hint: str) -> list[tupl
     return list(unique.items())
 
 
-def find(client: Client, patterns: Sequence[str], notify: Notify = quiet) -> list[str]:
+def find(
+    client: Client,
+    patterns: Sequence[str],
+    notify: Notify = quiet,
+    *,
+    waiting: Notify | None = None,
+) -> list[str]:
     """The log keys that *patterns* name, in order, without repeats.
 
     No pattern means every key in the index.  Globs match the index.  A key
     that globs (or the index) name but that holds another Redis type is
-    skipped with a notice.
+    skipped with a notice.  With *waiting* (for a tail, which can start
+    before the app), a missing key is kept, a glob that matches nothing (or an
+    empty index) names no key, and *waiting* gets one line saying what is
+    awaited.
 
     Raises:
         ReaderError: a key that does not exist, holds another type, or a glob
@@ -82,25 +91,37 @@ def find(client: Client, patterns: Sequence[str], notify: Notify = quiet) -> lis
     """
     members = indexed(client)
     if not patterns and not members:
+        if waiting is not None:
+            waiting("waiting for logs (nothing logged on this server yet)")
+            return []
         raise MissingLog(
             "no log keys on this server yet (nothing has logged here; see `redislog info`)"
         )
     if keyspace.INDEX in patterns:
         raise ReaderError(f"'{keyspace.INDEX}' is redislog's index, not a log key")
-    chosen = _expand(members, patterns, _SEE_LS)
+    awaited: list[str] = []
+    if waiting is not None:
+        awaited = [p for p in patterns if is_glob(p) and not matching(members, [p])]
+        patterns = [p for p in patterns if p not in awaited]
+    # (Nothing left to expand must not mean every key, as no pattern does.)
+    chosen = _expand(members, patterns, _SEE_LS) if patterns or not awaited else []
     result = []
     for (name, explicit), kind in zip(chosen, types(client, [n for n, _ in chosen]), strict=True):
         if kind == "list":
             result.append(name)
         elif kind == "none":
             if explicit and name not in members:
-                raise MissingLog(f"no such log key '{name}'{_SEE_LS}")
+                if waiting is None:
+                    raise MissingLog(f"no such log key '{name}'{_SEE_LS}")
+                awaited.append(name)
             result.append(name)  # indexed but empty: consumed or not written yet
         elif explicit:
             raise ReaderError(f"'{name}' holds a Redis {kind}, not a log list")
         else:
             notify(f"skipping '{name}': it holds a Redis {kind}, not a log list")
-    if not result:
+    if awaited and waiting is not None:
+        waiting(f"waiting for {', '.join(awaited)} (nothing logged there yet)")
+    elif not result:
         raise ReaderError(f"none of the keys holds a log list{_SEE_LS}")
     return result
 

@@ -2,22 +2,25 @@
 
 A :class:`Tail` is non-destructive.  It registers with the ``ATTACH`` script,
 which also snapshots the list at that instant, reads the backlog from the
-snapshot in bounded windows (``BACKLOG``), then pops the private inbox that
-every writer fills (``keys`` explains the layout).  So the backlog and the
-live records meet with no gap and no overlap, and any number of tails see
-every record.  Heartbeats keep the registration alive (a killed tail's inbox
-expires by itself), report records the inbox lost because the tail was slow,
-and pick up log keys that appear later and match the tail's globs.  After a
-lost connection or registration, the tail registers again and finds its
-place in the list by the last record it saw.
+snapshot in bounded windows (``BACKLOG``), then reads live records from the
+list after its cursor, the newest record it read (``FOLLOW``).  The private
+inbox that the writer's script fills (``keys`` explains the layout) only
+wakes it within milliseconds; a poll every half second finds records that
+other programs pushed.  So the backlog and the live records meet with no gap
+and no overlap, any number of tails see every record, and every writer's
+records show.  Heartbeats keep the registration alive (a killed tail's inbox
+expires by itself) and pick up log keys that appear later and match the
+tail's globs.  After a lost connection or registration, the tail registers
+again and its cursor finds its place in the list.
 """
 
 from __future__ import annotations
 
 import itertools
 import secrets
+import sys
 import time
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from redislog import keys as keyspace
@@ -40,14 +43,23 @@ from redislog.reader._shared import (
     merge,
     plural,
 )
-from redislog.scripts import Anchor, AttachReply, BacklogReply, Registration, WindowStatus
+from redislog.scripts import (
+    Anchor,
+    AttachReply,
+    BacklogReply,
+    Cursor,
+    Follow,
+    Registration,
+    WindowStatus,
+)
 
 #: Seconds a tail's registration lives without a heartbeat.
 TTL = 30.0
 #: Seconds between heartbeats.
 HEARTBEAT_EVERY = 5.0
-#: Newest records read when a tail re-registers, to find where it left off.
-RESUME = 5000
+#: Seconds between looks at the lists for records no inbox announced (pushed
+#: by other programs); also the longest one BRPOP blocks.
+POLL = 0.5
 
 _NOT_ATTACHED = BacklogReply(
     WindowStatus.EXPIRED, shift=0, length=0, correction=0, maxts=None, newest=b"",
@@ -62,14 +74,17 @@ class Timing:
     Args:
         ttl: seconds the registration lives without a heartbeat.
         heartbeat: seconds between heartbeats.
-        block: seconds one BRPOP blocks (the socket timeout must be longer).
+        block: seconds one BRPOP blocks at most (the socket timeout must be
+            longer).
         window: records read per backlog window, at first (it adapts).
+        poll: seconds between looks for records pushed by other programs.
     """
 
     ttl: float = TTL
     heartbeat: float = HEARTBEAT_EVERY
     block: float = BLOCK
     window: int = WINDOW
+    poll: float = POLL
 
 
 @dataclass(eq=False)
@@ -78,11 +93,18 @@ class _Registration:
 
     key: str
     tail_id: str
-    # Pushes since ATTACH that the server cannot count for us: records popped
-    # from the inbox, gaps already reported, corrections for foreign pushes.
+    # Pushes since ATTACH that the server cannot count for us (for BACKLOG):
+    # records popped from the inbox, gaps already reported, corrections for
+    # foreign pushes.
     base: int = 0
     attached: bool = False
-    last_raw: bytes | None = None
+    # Where live reading goes on from (None until registered).
+    cursor: Cursor | None = None
+    # Records older than this (epoch seconds) are not shown: a log key found
+    # after the tail started shows only what was logged since.
+    not_before: float | None = None
+    # Whether the connection was lost since the last live read.
+    reconnected: bool = False
 
     @property
     def inbox(self) -> bytes:
@@ -102,6 +124,7 @@ class Tail:
         watch: globs over the index: log keys that appear later and match
             one are followed too (``*`` for every key).
         timing: registration, heartbeat, blocking and window sizes.
+        on_live: called once the backlog is shown and following begins.
     """
 
     def __init__(
@@ -114,6 +137,7 @@ class Tail:
         query: Query | None = None,
         watch: Sequence[str] = (),
         timing: Timing = Timing(),
+        on_live: Callable[[], None] | None = None,
     ) -> None:
         self.tail_id = secrets.token_hex(8)
         self._link = link
@@ -127,13 +151,15 @@ class Tail:
         self._filter_args = self._pre.args()
         self._ttl_ms = int(timing.ttl * 1000)
         self._beat_every = timing.heartbeat
-        self._block = timing.block
+        self._block = min(timing.block, timing.poll)
+        self._poll = timing.poll
         self._next_beat = 0.0
         self._recent = Recent()
         self._pacer = Pacer(timing.window)
         self._started = time.time()
         self._closed = False
         self._arrived: Arrived = Arrived()
+        self._on_live = on_live
 
     @property
     def keys(self) -> list[str]:
@@ -194,6 +220,8 @@ class Tail:
             if not transient(exc) or not self._follow:
                 raise self._link.failed("reading from", exc) from None
             yield from self._recover(exc)
+        if self._follow and self._on_live is not None:
+            self._on_live()
         while self._follow:
             try:
                 yield from self._live()
@@ -211,13 +239,15 @@ class Tail:
         return min(lines, self._pacer.size)
 
     def _attach(self, reg: _Registration, count: int) -> AttachReply:
+        # At least the newest record: live reading goes on after it.
         reply = scripts.attach(
-            self._link.client, log=reg.key, tail_id=self.tail_id, ttl_ms=self._ttl_ms, count=count
-        )
+            self._link.client, log=reg.key, tail_id=self.tail_id, ttl_ms=self._ttl_ms,
+            count=max(count, 1),
+        )  # fmt: skip
         reg.base = 0
         reg.attached = True
-        if reply.newest:
-            reg.last_raw = reply.newest[0]
+        newest = reply.newest[0] if reply.newest else None
+        reg.cursor = Cursor(newest, 0, reply.length, reply.pushed, reply.trimmed)
         return reply
 
     # -- the backlog -----------------------------------------------------------
@@ -227,6 +257,10 @@ class Tail:
         if lines == 0:
             return
         pairs = list(zip(self._regs, snapshots, strict=True))
+        if lines is None and self._pre.since is not None:
+            # Everything since then: read from the new end, which stops at
+            # the first window older than that (a journalctl -S).
+            lines = sys.maxsize
         if lines is None:
             yield from merge([self._oldest_first(reg, snap) for reg, snap in pairs])
             return
@@ -342,12 +376,10 @@ class Tail:
             )
             if reply.registration is Registration.EXPIRED:
                 reg.attached = False
-            elif reply.dropped > 0:
+            else:
+                # Only BACKLOG counts them: live records are read from the
+                # list, which still holds what the inbox dropped.
                 reg.base += reply.dropped
-                self._link.notify(
-                    f"{reg.key}: {plural(reply.dropped, 'record', 'records')} dropped from "
-                    "this tail's buffer because it read too slowly"
-                )
 
     def _discover(self) -> None:
         """Follow log keys that appeared in the index and match a watched glob."""
@@ -370,15 +402,24 @@ class Tail:
     def _live(self) -> Iterator[list[Entry]]:
         by_inbox: dict[bytes, _Registration] = {}
         pops: BlockingPops | None = None
+        next_poll = 0.0
         try:
             while True:
                 self._heartbeat()
-                lost = [reg for reg in self._regs if not reg.attached and reg not in self._new]
-                if lost:
-                    yield from self._reattach(lost, "the tail's registration expired")
                 if self._new:
                     new, self._new = self._new, []
-                    yield from self._reattach(new, None)
+                    for reg in new:
+                        self._start_late(reg)  # found after the tail started
+                for reg in self._regs:
+                    if reg.cursor is None:
+                        self._start_late(reg)
+                    elif not reg.attached:
+                        # Nothing was missed meanwhile: the list has it all.
+                        self._register(reg)
+                if not self._regs:  # waiting for the first log key to appear
+                    time.sleep(self._poll)
+                    self._discover()
+                    continue
                 if pops is None or len(by_inbox) != len(self._regs):
                     by_inbox = {reg.inbox: reg for reg in self._regs}
                     if pops is not None:
@@ -388,57 +429,107 @@ class Tail:
                         arrived=self._arrived,
                     )  # fmt: skip
                 popped = pops.next()
-                if popped is None:
-                    continue
-                inbox, raws = popped
-                reg = by_inbox[inbox]
-                reg.base += len(raws)
-                reg.last_raw = raws[-1]
-                batch = self._recent.only_fresh(self._matching(raws, reg.key))
-                if batch:
-                    yield batch
+                due: list[tuple[_Registration, list[bytes]]] = []
+                if popped is not None:
+                    due.append((by_inbox[popped[0]], popped[1]))
+                now = time.monotonic()
+                if now >= next_poll:
+                    # Records other programs LPUSH wake no inbox: look for them.
+                    next_poll = now + self._poll
+                    woken = {id(reg) for reg, _ in due}
+                    due += [(reg, []) for reg in self._regs if id(reg) not in woken]
+                for reg, woken_by in due:
+                    yield from self._read_live(reg, woken_by)
         finally:
             if pops is not None:
                 pops.close()
 
-    def _reattach(self, regs: list[_Registration], why: str | None) -> Iterator[list[Entry]]:
-        """Register (again), and return what was logged since the last record
-        seen; say *why* records may be missing when that record is gone."""
-        streams = []
-        for reg in regs:
-            previous = reg.last_raw  # the newest record this tail accounted for
-            records = self._attach(reg, RESUME).newest
-            if previous is not None and previous in records:
-                newer = records[: records.index(previous)]
-            else:
-                newer = records
-                if previous is None:
-                    # Nothing was read before: show only what was logged since
-                    # the tail started (with some room for clock skew).
-                    newer = [
-                        raw
-                        for raw in records
-                        if (ts := decode(raw, reg.key).ts) is None or ts >= self._started - 1
-                    ]
-                if why is not None:
-                    self._link.notify(f"{reg.key}: {why}; records logged meanwhile may be missing")
-            streams.append(list(self._matching(reversed(newer), reg.key)))
-        self._next_beat = time.monotonic() + self._beat_every
-        for batch in batches(merge(streams)):
-            batch = self._recent.only_fresh(batch)
+    # How live records stay exact: they are read from the list itself, after
+    # the cursor (the newest record read), wherever pushes moved it; the inbox
+    # only wakes the tail within milliseconds of the writer's pushes, and a
+    # poll every half second finds those of other programs (see
+    # scripts.FOLLOW).  Records are read in the list's order, each once.
+
+    def _read_live(self, reg: _Registration, woken_by: list[bytes]) -> Iterator[list[Entry]]:
+        """Everything newer than *reg*'s cursor; *woken_by*: the records
+        popped from its inbox to wake the tail (the list has them too)."""
+        while True:
+            old = reg.cursor
+            assert old is not None  # set on registering
+            reply = scripts.follow(
+                self._link.client, log=reg.key, tail_id=self.tail_id, cursor=old,
+                window=DRAIN, filter_args=self._filter_args,
+            )  # fmt: skip
+            reg.cursor = reply.cursor
+            raws = list(reversed(reply.candidates))
+            if reply.status is Follow.TRIMMED and reply.missed:
+                # The writer's records trimmed unread are in the inbox: they
+                # are older than all the list holds.
+                listed = set(raws)
+                saved = [raw for raw in [*woken_by, *reply.inbox] if raw not in listed]
+                raws = [*saved, *raws]
+                lost = reply.missed - len(saved)
+                if lost > 0:
+                    self._link.notify(
+                        f"{reg.key}: at least {plural(lost, 'record was', 'records were')} "
+                        "trimmed by the list's cap before this tail could read them"
+                    )
+            elif reply.status is Follow.GONE and reg.reconnected:
+                # Gone across a reconnection: the server lost data (restarted
+                # without persistence, or failed over to a replica behind).
+                self._link.notify(
+                    f"{reg.key}: the server lost records this tail had not read yet; "
+                    "records logged meanwhile may be missing"
+                )
+                if old.record is not None:
+                    ts = decode(old.record, reg.key).ts
+                    # A replica behind has records already shown again.
+                    reg.not_before = None if ts is None else ts - 1
+            reg.reconnected = False
+            woken_by = []
+            entries = self._matching(raws, reg.key)
+            if reg.not_before is not None:
+                entries = self._not_before(reg, entries)
+            batch = self._recent.only_fresh(entries)
             if batch:
                 yield batch
+            if not reply.more:
+                return
+
+    @staticmethod
+    def _not_before(reg: _Registration, entries: Iterable[Entry]) -> Iterator[Entry]:
+        """*entries* from *reg*'s ``not_before`` on (then all: clocks differ)."""
+        for entry in entries:
+            since = reg.not_before
+            if since is None or (entry.ts is not None and entry.ts >= since):
+                reg.not_before = None
+                yield entry
+            elif entry.ts is None:
+                yield entry
+
+    def _register(self, reg: _Registration) -> None:
+        """Register again, keeping the cursor (the inbox only wakes the tail)."""
+        scripts.attach(
+            self._link.client, log=reg.key, tail_id=self.tail_id, ttl_ms=self._ttl_ms, count=0
+        )
+        reg.attached = True
+        self._next_beat = time.monotonic() + self._beat_every
 
     def _recover(self, exc: BaseException) -> Iterator[list[Entry]]:
         """Reconnect with backoff, then pick up where the tail left off."""
         self._link.reconnect(exc, ready=lambda: self._heartbeat(force=True))
-        # Records popped from an inbox just as the connection broke (or that a
-        # failover took with the old master) never arrived: catch up from the
-        # log itself, after the last record seen.  Those also still waiting in
-        # the inbox come again later and are dropped as repeats.
-        kept = [reg for reg in self._regs if reg.attached]
-        if kept:
-            yield from self._reattach(kept, None)
-        lost = [reg for reg in self._regs if not reg.attached]
-        if lost:
-            yield from self._reattach(lost, "the server lost this tail's buffer")
+        # Records popped from an inbox just as the connection broke never
+        # arrived, but the list has them: the cursor finds them.
+        for reg in self._regs:
+            if reg.cursor is None:
+                self._start_late(reg)  # it never registered
+            else:
+                self._register(reg)
+                reg.reconnected = True
+        return iter(())
+
+    def _start_late(self, reg: _Registration) -> None:
+        """Register *reg* and read what was logged since the tail started."""
+        reply = self._attach(reg, 0)
+        reg.cursor = Cursor(None, 0, 0, reply.pushed, reply.trimmed)
+        reg.not_before = self._started - 1
