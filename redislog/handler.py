@@ -172,10 +172,13 @@ class RedisHandler(logging.Handler):
                 # garbage collector there, are shipped as usual.)
                 return
             formatter = self.formatter
-            if formatter is None or type(formatter) is RecordFormatter:
+            event: dict[str, Any] | None
+            if type(formatter) is not RecordFormatter and formatter is not None:
+                event = self._formatted(record)
+            elif isinstance(record.msg, dict):  # structlog's, perhaps
                 event = event_of(record)
             else:
-                event = self._formatted(record)
+                event = None
             entry = build(record, self._producer.next_id(), self.fields, event)
             writer.submit(serialize.dumps(entry, self.max_record_bytes))
         except RecursionError:  # as the stdlib handlers do

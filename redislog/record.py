@@ -151,54 +151,121 @@ def build(
     or what a JSON formatter rendered), the message comes from its ``event``
     (or ``message``, ``msg``) and its other keys become fields.
     """
+    attrs = record.__dict__
+    # A plain LogRecord is read through its __dict__: once extra= has added
+    # keys, attribute look-ups on it miss the interpreter's fast path and cost
+    # several times a dict subscript.  Subclasses (a record factory's) may
+    # compute attributes or format messages their own way: ask them.
+    if type(record) is _LogRecord:
+        get: Any = attrs
+        if event is None:
+            message = attrs["msg"]
+            if type(message) is not str:
+                message = str(message)
+            args = attrs["args"]
+            if args:
+                message = message % args
+        else:
+            message = ""
+    else:
+        get = _Attributes(record)
+        message = record.getMessage() if event is None else ""
     entry: dict[str, Any] = {
-        "ts": record.created,
-        "level": record.levelname,
-        "levelno": record.levelno,
-        "logger": record.name,
-        "msg": record.getMessage() if event is None else "",
+        "ts": get["created"],
+        "level": get["levelname"],
+        "levelno": get["levelno"],
+        "logger": get["name"],
+        "msg": message,
         "host": HOST,
-        "pid": record.process,
-        "thread": record.threadName,
-        "file": record.pathname,
-        "line": record.lineno,
-        "func": record.funcName,
+        "pid": get["process"],
+        "thread": get["threadName"],
+        "file": get["pathname"],
+        "line": get["lineno"],
+        "func": get["funcName"],
         "id": record_id,
     }
-    task = record.__dict__.get("taskName")
+    task = attrs.get("taskName")
     if task is not None:
         entry["task"] = task
-    if record.exc_info and record.exc_info[0] is not None:
+    exc_info = get["exc_info"]
+    if exc_info and exc_info[0] is not None:
         # Cache like logging.Formatter does, so other handlers reuse the text.
         if not record.exc_text:
-            record.exc_text = _formatter.formatException(record.exc_info)
+            record.exc_text = _formatter.formatException(exc_info)
         entry["exc"] = record.exc_text
-        entry["exc_type"] = exc_type_name(record.exc_info[0])
-    elif record.exc_text:
-        entry["exc"] = record.exc_text
-    if record.stack_info:
-        entry["stack"] = record.stack_info
+        entry["exc_type"] = exc_type_name(exc_info[0])
+    elif get["exc_text"]:
+        entry["exc"] = get["exc_text"]
+    stack = get["stack_info"]
+    if stack:
+        entry["stack"] = stack
     if fields:
         for key, value in fields.items():
-            _merge(entry, key, value)
-    attrs = record.__dict__
+            if key in RESERVED:
+                entry.setdefault("extra", {})[key] = value
+            else:
+                entry[key] = value
     # LogRecord.__init__ sets the standard attributes first; extra= and
     # filters add theirs after, so only the tail needs a look (formatters of
     # other handlers may add "message" and "asctime" there too).
     if len(attrs) > _PLAIN_SIZE:
-        for key, value in islice(attrs.items(), _PLAIN_SIZE, None):
-            if key in STANDARD_ATTRS or key[:1] == "_":
+        kinds = _KINDS
+        for key in islice(attrs, _PLAIN_SIZE, None):
+            kind = kinds.get(key)
+            if kind is None:
+                kind = _kind(key)
+            if kind is _FIELD:
+                entry[key] = attrs[key]
+            elif kind is _SKIP:
                 continue
-            if key == FIELDS_ATTR:
-                for name, item in value.items():
+            elif kind is _MOVED:
+                entry.setdefault("extra", {})[key] = attrs[key]
+            else:  # _FIELDS
+                for name, item in attrs[key].items():
                     _merge(entry, name, item)
-            elif key in RESERVED:
-                entry.setdefault("extra", {})[key] = value
-            else:
-                entry[key] = value
     if event is not None:
         _unpack(entry, event)
     return entry
+
+
+_LogRecord = logging.LogRecord
+
+
+class _Attributes:
+    """A record's attributes by subscript, for records that are not plain
+    LogRecords."""
+
+    __slots__ = ("record",)
+
+    def __init__(self, record: logging.LogRecord) -> None:
+        self.record = record
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self.record, name)
+
+
+# What build() does with a record attribute beyond the standard ones: one
+# dict look-up instead of four tests per attribute.  The names seen are those
+# of the application's extra= keys, so a bounded cache holds them all.
+_FIELD, _SKIP, _MOVED, _FIELDS = "field", "skip", "moved", "fields"
+_KINDS: dict[Any, str] = {}
+_KINDS_MAX = 4096
+
+
+def _kind(key: Any) -> str:
+    if not isinstance(key, str):
+        kind = _FIELD
+    elif key in STANDARD_ATTRS or key[:1] == "_":
+        kind = _SKIP
+    elif key == FIELDS_ATTR:
+        kind = _FIELDS
+    elif key in RESERVED:
+        kind = _MOVED
+    else:
+        kind = _FIELD
+    if len(_KINDS) < _KINDS_MAX:
+        _KINDS[key] = kind
+    return kind
 
 
 def _unpack(entry: dict[str, Any], event: dict[str, Any]) -> None:

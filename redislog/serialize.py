@@ -14,6 +14,7 @@ import orjson
 MAX_RECORD_BYTES = 64 * 1024
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS
+_orjson_dumps = orjson.dumps
 _MAX_DEPTH = 32
 _INT64 = (-(2**63), 2**64 - 1)
 # Room kept for the "truncated" field and the markers themselves.
@@ -81,9 +82,12 @@ def _encode(entry: dict[str, Any]) -> bytes:
     try:
         # Plain first: OPT_NON_STR_KEYS sends every dict down a slower path,
         # and records almost never have keys that are not strings.
-        return orjson.dumps(entry, default=_default)
+        return _orjson_dumps(entry, default=_default)
     except (orjson.JSONEncodeError, TypeError, ValueError, RecursionError):
-        pass
+        return _encode_again(entry)
+
+
+def _encode_again(entry: dict[str, Any]) -> bytes:
     try:
         return orjson.dumps(entry, default=_default, option=_OPTIONS)
     except (orjson.JSONEncodeError, TypeError, ValueError, RecursionError):
@@ -93,7 +97,11 @@ def _encode(entry: dict[str, Any]) -> bytes:
 
 def dumps(entry: dict[str, Any], max_bytes: int = MAX_RECORD_BYTES) -> bytes:
     """Encode *entry* as UTF-8 JSON of at most *max_bytes* bytes."""
-    data = _encode(entry)
+    # _encode inlined: this runs once per log call.
+    try:
+        data = _orjson_dumps(entry, default=_default)
+    except (orjson.JSONEncodeError, TypeError, ValueError, RecursionError):
+        data = _encode_again(entry)
     if len(data) <= max_bytes:
         return data
     return _shorten(entry, len(data), max_bytes)

@@ -50,6 +50,30 @@ def test_extras_at_top_level_and_collisions_kept_aside() -> None:
     assert entry["extra"] == {"level": "mine", "id": "spoof", "msg": "static"}
 
 
+def test_a_record_subclass_keeps_its_own_message_formatting() -> None:
+    """A LogRecord subclass (a record factory's) formats its message its own way."""
+
+    class Braces(logging.LogRecord):
+        def getMessage(self) -> str:
+            return str(self.msg).format(*self.args)
+
+    rec = Braces("app", logging.INFO, "/src/a.py", 3, "hello {}", ("you",), None)
+    rec.order_id = 7
+    entry = record.build(rec, "p:9")
+    assert entry["msg"] == "hello you"
+    assert entry["level"] == "INFO"
+    assert entry["order_id"] == 7
+    assert tuple(entry)[: len(record.HEAD)] == record.HEAD
+
+
+def test_extra_keys_that_are_not_strings_are_kept() -> None:
+    """extra={5: ...} (legal for logging) is a field, not a lost record."""
+    rec = make()
+    rec.__dict__[5] = "five"
+    entry = record.build(rec, "p:1")
+    assert orjson.loads(serialize.dumps(entry))["5"] == "five"
+
+
 def test_exception_fields() -> None:
     """A record with an exception carries its traceback and type."""
     try:
