@@ -166,6 +166,7 @@ def create_app(settings: Settings) -> Starlette:
     """The application for *settings* (it connects to Redis lazily)."""
     from starlette.exceptions import HTTPException
 
+    from redislog.web import pages
     from redislog.web.api import routes
 
     holder: dict[str, Service] = {}
@@ -200,7 +201,7 @@ def create_app(settings: Settings) -> Starlette:
     for error in connection.ERRORS:
         handlers[error] = _redis_error
     app = Starlette(
-        routes=routes(),
+        routes=routes() + pages.routes(),
         middleware=middleware,
         exception_handlers=handlers,
         lifespan=lifespan,

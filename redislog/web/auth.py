@@ -17,6 +17,7 @@ from starlette.requests import HTTPConnection
 from redislog import keys as keyspace
 from redislog import tokens
 from redislog.tokens import Token
+from redislog.web import sessions
 
 #: The sign-in cookie: HttpOnly, SameSite=Strict, holding the token's secret.
 COOKIE = "redislog_session"
@@ -54,6 +55,8 @@ async def authorize(request: HTTPConnection, scope: str) -> Token:
     from redislog.web.app import service_of
 
     service = service_of(request)
+    if "authorization" not in request.headers and sessions.COOKIE in request.cookies:
+        return await sessions.authorize(request, scope)
     secret = secret_of(request)
     if secret is None:
         raise HTTPError(
