@@ -7,9 +7,11 @@ see them), with ids the assertions name.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -158,4 +160,157 @@ def test_a_live_record_appears_and_pause_holds_it(
     page.click("#toggle")
     wait_rows(page, lambda ids: ids == ["p:1", "p:2", "p:3", "p:4", "p:5"])
     assert state(page) == "live"
+    assert not watched.errors
+
+
+# -- filters, older records, a record's JSON -------------------------------------------
+
+
+def test_filters_narrow_the_view_and_the_url_reopens_it(
+    signed_in: Callable[[str], Watched], client: redis.Redis, key: str, browser: Browser
+) -> None:
+    base = time.time()
+    push(
+        client,
+        key,
+        ours(1, "starting", ts=base, logger="app"),
+        ours(2, "slow query", ts=base + 0.1, levelno=30, logger="app.db", ms=900),
+        ours(3, "query timeout", ts=base + 0.2, levelno=40, logger="app.db", ms=5000),
+        ours(4, "payment refused", ts=base + 0.3, levelno=40, logger="app.pay", ms=10),
+        ours(5, "fast query", ts=base + 0.4, levelno=30, logger="app.db", ms=3),
+    )
+    watched = signed_in(view(key))
+    page = watched.page
+    wait_rows(page, lambda ids: len(ids) == 5)
+    page.fill("input[name=level]", "warning")
+    page.fill("input[name=logger]", "app.db")
+    page.fill("input[name=field]", "ms>=100")
+    page.press("input[name=field]", "Enter")
+    page.wait_for_url("**level=warning**")
+    wait_rows(page, lambda ids: ids == ["p:2", "p:3"], what="the filtered rows")
+    query = parse_qs(urlparse(page.url).query)
+    assert query == {"key": [key], "level": ["warning"], "logger": ["app.db"], "field": ["ms>=100"]}
+
+    # The copied URL, opened afresh, shows the same view with the same bar.
+    other = Watched(browser.new_context())
+    try:
+        other.sign_in(urlparse(page.url)._replace(path="", query="").geturl(), make_token(client),
+                      urlparse(page.url)._replace(scheme="", netloc="").geturl())  # fmt: skip
+        wait_rows(other.page, lambda ids: ids == ["p:2", "p:3"])
+        assert other.page.input_value("input[name=logger]") == "app.db"
+        assert other.page.input_value("input[name=field]") == "ms>=100"
+        # A live record the filter drops never shows; one it keeps does.
+        wait_for(lambda: state(other.page) == "live", 30, what="live")
+        push(client, key, ours(6, "cache miss", ts=time.time(), levelno=30, logger="app.cache"))
+        push(
+            client, key, ours(7, "slow again", ts=time.time(), levelno=30, logger="app.db", ms=700)
+        )
+        wait_rows(other.page, lambda ids: ids == ["p:2", "p:3", "p:7"])
+        # The text filter and "/" to reach it.
+        other.page.keyboard.press("/")
+        assert other.page.evaluate("document.activeElement.name") == "grep"
+        other.page.keyboard.type("TIMEOUT")
+        other.page.keyboard.press("Enter")
+        other.page.wait_for_url("**grep=TIMEOUT**")
+        wait_rows(other.page, lambda ids: ids == [], what="case-sensitive: no rows")
+        assert not other.errors
+    finally:
+        other.context.close()
+
+    # A filter the API refuses is said in the page.
+    page.goto(page.url + "&since=yesterday-ish")
+    page.wait_for_selector("#notice:not([hidden])")
+    assert "bad time 'yesterday-ish'" in (page.text_content("#notice") or "")
+    assert state(page) == "ended"
+
+
+def test_scrolling_back_loads_older_records(
+    signed_in: Callable[[str], Watched], client: redis.Redis, key: str
+) -> None:
+    push(client, key, *now_records(1, 450))
+    watched = signed_in(view(key))
+    page = watched.page
+    shown = wait_rows(page, lambda ids: len(ids) == 200)
+    assert shown == [f"p:{i}" for i in range(251, 451)]
+    page.keyboard.press("g")
+    wait_rows(page, lambda ids: len(ids) == 400)
+    page.keyboard.press("g")
+    shown = wait_rows(page, lambda ids: len(ids) == 450)
+    assert shown == [f"p:{i}" for i in range(1, 451)]
+    wait_for(lambda: page.text_content("#older") == "The oldest record stored", 10, what="end")
+    assert not watched.errors
+
+
+def test_a_record_shows_its_json_and_its_traceback_folded(
+    signed_in: Callable[[str], Watched], client: redis.Redis, key: str
+) -> None:
+    trace = 'Traceback (most recent call last):\n  File "app.py", line 3\nValueError: bad'
+    push(
+        client,
+        key,
+        ours(1, "fine", ts=time.time()),
+        ours(2, "it broke", ts=time.time(), levelno=40, exc=trace, exc_type="ValueError",
+             user={"id": 7, "name": "ann"}),
+    )  # fmt: skip
+    watched = signed_in(view(key))
+    watched.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = watched.page
+    wait_rows(page, lambda ids: len(ids) == 2)
+    fold = page.locator('.row[data-id="p:2"] details.trace')
+    assert fold.get_attribute("open") is None
+    assert (fold.locator("summary").text_content() or "").startswith("ValueError")
+    assert not fold.locator("pre").is_visible()
+    fold.locator("summary").click()
+    assert fold.locator("pre").is_visible()
+    assert page.locator('.row[data-id="p:2"]').get_attribute("class") == "row lv-error"
+
+    page.click('.row[data-id="p:2"] .msg')
+    page.wait_for_selector("#detail:not([hidden])")
+    shown = json.loads(page.text_content("#json") or "")
+    assert shown == json.loads(client.lindex(key, 0) or b"")
+    page.click("#copy")
+    wait_for(lambda: page.text_content("#copy") == "Copied", 10, what="copied")
+    assert json.loads(page.evaluate("navigator.clipboard.readText()")) == shown
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#detail")
+    assert not watched.errors
+
+
+# -- stats ------------------------------------------------------------------------------
+
+
+def test_stats_chart_stacks_errors_on_top_and_a_bar_opens_its_time(
+    signed_in: Callable[[str], Watched], client: redis.Redis, key: str
+) -> None:
+    base = time.time() - 600
+    raws = []
+    for minute in range(10):
+        for j in range(20):
+            i = minute * 100 + j
+            levelno = 40 if j < 3 else 30 if j < 6 else 20
+            raws.append(ours(i, ts=base + minute * 60 + j, levelno=levelno, logger=f"app.m{j % 3}"))
+    push(client, key, *raws)
+    watched = signed_in(f"/stats?key={key}")
+    page = watched.page
+    page.wait_for_selector("body[data-ready=true]")
+    bars = page.locator("svg.histogram g.bar")
+    assert bars.count() >= 10
+    assert page.locator("#loggers tbody tr").count() == 3
+    # In a bar with every level, the errors are drawn on top (the smallest y).
+    busy = page.locator('svg.histogram g.bar:has(rect[data-level="ERROR"])').first
+    tops = {
+        rect.get_attribute("data-level"): float(rect.get_attribute("y") or 0)
+        for rect in busy.locator("rect[data-level]").all()
+    }
+    assert tops["ERROR"] < tops["WARNING"] < tops["INFO"]
+    start = float(busy.get_attribute("data-start") or 0)
+    busy.click()
+    page.wait_for_url("**/view?**")
+    query = parse_qs(urlparse(page.url).query)
+    assert (query["key"], "since" in query, "until" in query) == ([key], True, True)
+    shown = wait_rows(page, lambda ids: len(ids) > 0)
+    for ident in shown:
+        i = int(ident[2:])
+        ts = base + (i // 100) * 60 + i % 100
+        assert start - 1 <= ts <= start + 61
     assert not watched.errors

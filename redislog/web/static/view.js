@@ -14,6 +14,7 @@ import {
 
 const CAP = 2000;
 const PAGE = 200;
+const VALUE_MAX = 2000; // characters of one value in a row (the JSON panel has all)
 const SHOWN = new Set(["ts", "level", "levelno", "logger", "msg", "id", "exc", "exc_type", "stack"]);
 const HIDDEN = new Set(["host", "pid", "thread", "task", "file", "line", "func", "truncated"]);
 
@@ -86,9 +87,17 @@ function remember(id) {
   }
 }
 
+/** A value as the row shows it: logfmt quoting, cut at VALUE_MAX characters. */
 function value(v) {
-  if (typeof v === "string") return /[\s"=]/.test(v) || v === "" ? JSON.stringify(v) : v;
-  return JSON.stringify(v);
+  let text;
+  if (typeof v === "string") text = /[\s"=]/.test(v) || v === "" ? JSON.stringify(v) : v;
+  else text = JSON.stringify(v);
+  return clip(text);
+}
+
+function clip(text) {
+  if (text.length <= VALUE_MAX) return text;
+  return text.slice(0, VALUE_MAX) + `…[+${(text.length - VALUE_MAX).toLocaleString("en-US")} chars]`;
 }
 
 function row(key, record) {
@@ -103,10 +112,10 @@ function row(key, record) {
   line.append(el("span", "level", levelLabel(record)));
   if (typeof record.logger === "string") line.append(el("span", "logger", record.logger));
   if ("raw" in record && "problem" in record && !("msg" in record)) {
-    line.append(el("span", "msg raw", String(record.raw)));
+    line.append(el("span", "msg raw", clip(String(record.raw))));
     line.append(el("span", "problem", `(${record.problem})`));
   } else {
-    line.append(el("span", "msg", typeof record.msg === "string" ? record.msg : value(record.msg)));
+    line.append(el("span", "msg", typeof record.msg === "string" ? clip(record.msg) : value(record.msg)));
   }
   const extras = el("span", "extras");
   for (const [name, v] of Object.entries(record)) {
@@ -137,17 +146,20 @@ function atBottom() {
   return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
 }
 
-function dropOldest() {
-  const over = rows.childElementCount - CAP;
+/** Make room for *n* rows at the bottom: the oldest rows go first. */
+function dropOldest(n) {
+  const over = rows.childElementCount + n - CAP;
   if (over <= 0) return;
+  const keep = !atBottom();
   const before = scroller.scrollHeight;
-  for (let i = 0; i < over; i++) rows.firstElementChild.remove();
+  for (let i = 0; i < over && rows.firstElementChild; i++) rows.firstElementChild.remove();
   olderBar.dataset.more = "true";
   olderBar.textContent = "Older records: scroll up to load";
-  if (!atBottom()) scroller.scrollTop -= before - scroller.scrollHeight;
+  if (keep) scroller.scrollTop -= before - scroller.scrollHeight;
+  stale = true; // older() must now start above the new top row
 }
 
-/** Append live records (oldest first) at the bottom. */
+/** Append live records (oldest first) at the bottom; never more than CAP rows. */
 function append(items) {
   const stick = atBottom();
   const fresh = items.length > CAP ? items.slice(-CAP) : items;
@@ -155,8 +167,8 @@ function append(items) {
   for (const { key, record, gap } of fresh) {
     fragment.append(gap ? gapRow(gap) : row(key, record));
   }
+  dropOldest(fresh.length);
   rows.append(fragment);
-  dropOldest();
   if (stick) scroller.scrollTop = scroller.scrollHeight;
   updateCounts();
 }
@@ -193,8 +205,12 @@ function flush() {
 // -- older records (k-way merge over the keys, newest first) -------------------------
 
 class Older {
-  constructor(key) {
+  /** Pages of *key* newest first, from *until* (epoch seconds) down when
+   * given, skipping the ids in *skip* (rows already shown). */
+  constructor(key, until = null, skip = null) {
     this.key = key;
+    this.until = until;
+    this.skip = skip;
     this.buffer = [];
     this.next = undefined; // undefined: not asked yet; null: no more
   }
@@ -203,14 +219,33 @@ class Older {
     if (this.buffer.length || this.next === null) return;
     const params = query([], filters);
     params.set("limit", String(PAGE));
+    if (this.until !== null) params.set("until", new Date(Math.ceil(this.until * 1000) + 1).toISOString());
     if (this.next) params.set("before", this.next);
     const page = await api(keyPath(this.key, "records"), params);
     this.next = page.next || null;
-    for (const record of page.records) this.buffer.push(record);
+    for (const record of page.records) {
+      if (this.skip && record.id !== undefined && this.skip.has(String(record.id))) continue;
+      this.buffer.push(record);
+    }
+    if (!this.buffer.length && this.next) return this.fill();
   }
 }
 
 let sources = keys.map((key) => new Older(key));
+let stale = false;
+
+/** Start older() again above the top row (after rows were dropped there). */
+function restartOlder() {
+  stale = false;
+  const top = rows.querySelector(".row[data-ts]");
+  if (!top) return;
+  const until = Number(top.dataset.ts);
+  const skip = new Set();
+  for (const node of rows.querySelectorAll(".row[data-id]")) {
+    if (Number(node.dataset.ts) <= until + 0.002) skip.add(node.dataset.id);
+  }
+  sources = keys.map((key) => new Older(key, until, skip));
+}
 let loadingOlder = false;
 
 /** The next *n* older records, newest first, merged over the keys by time. */
@@ -241,6 +276,7 @@ function markOlder() {
 }
 
 async function loadOlder() {
+  if (stale) restartOlder();
   if (loadingOlder || exhausted()) return;
   loadingOlder = true;
   olderBar.textContent = "Loading older records…";
