@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
 import pytest
@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from tests.servers import Server
 from tests.support.browser import (
+    CAP,
     Served,
     Watched,
     launched,
@@ -79,9 +80,9 @@ def now_records(start: int, count: int, **fields: object) -> list[bytes]:
     return [ours(i, ts=base + (i - start) * 0.001, **fields) for i in range(start, start + count)]
 
 
-def view(key: str, **filters: str) -> str:
-    query = "&".join(f"{name}={value}" for name, value in {"key": key, **filters}.items())
-    return f"/view?{query}"
+def view(*keys: str, **filters: str) -> str:
+    """The view page's path for *keys* and *filters*."""
+    return "/view?" + urlencode([*(("key", key) for key in keys), *filters.items()])
 
 
 # -- signing in and out -------------------------------------------------------------------
@@ -297,7 +298,10 @@ def test_stats_chart_stacks_errors_on_top_and_a_bar_opens_its_time(
     assert bars.count() >= 10
     assert page.locator("#loggers tbody tr").count() == 3
     # In a bar with every level, the errors are drawn on top (the smallest y).
-    busy = page.locator('svg.histogram g.bar:has(rect[data-level="ERROR"])').first
+    busy = page.locator(
+        "svg.histogram g.bar"
+        + "".join(f':has(rect[data-level="{name}"])' for name in ("ERROR", "WARNING", "INFO"))
+    ).first
     tops = {
         rect.get_attribute("data-level"): float(rect.get_attribute("y") or 0)
         for rect in busy.locator("rect[data-level]").all()
@@ -313,4 +317,139 @@ def test_stats_chart_stacks_errors_on_top_and_a_bar_opens_its_time(
         i = int(ident[2:])
         ts = base + (i // 100) * 60 + i % 100
         assert start - 1 <= ts <= start + 61
+    assert not watched.errors
+
+
+# -- faults and load ------------------------------------------------------------------
+
+
+def test_a_redis_restart_shows_a_banner_then_follows_on_without_gap_or_repeat(
+    browser: Browser, server_factory: Callable[..., Server], key: str
+) -> None:
+    server = server_factory()
+    client = server.client()
+    running = Served(server.url)
+    context = browser.new_context()
+    try:
+        push(client, key, *now_records(1, 3))
+        watched = Watched(context)
+        watched.sign_in(running.base, make_token(client), view(key))
+        page = watched.page
+        wait_rows(page, lambda ids: ids == ["p:1", "p:2", "p:3"])
+        assert state(page) == "live"
+
+        server.stop()
+        page.wait_for_selector("#banner:not([hidden])", timeout=30_000)
+        assert "reconnecting" in (page.text_content("#banner") or "").lower()
+        assert state(page) == "reconnecting"
+        server.start()
+        client = server.client()
+        # Records logged once the tail is back are shown once each, after the old ones
+        # (the session and token went with the unsaved data: the open stream goes on).
+        wait_for(lambda: client.zcard(f"{{{key}}}:tails") > 0, 60, what="the tail back")
+        push(client, key, *now_records(4, 3))
+        shown = wait_rows(page, lambda ids: ids[-1:] == ["p:6"], what="the records after")
+        assert shown == ["p:1", "p:2", "p:3", "p:4", "p:5", "p:6"]
+        watched.errors.clear()  # the refused connections while Redis was down
+    finally:
+        context.close()
+        running.stop()
+        client.close()
+
+
+HOSTILE = [
+    "<script>window.__pwned = 1</script>",
+    '"><img src=x onerror="window.__pwned = 2">',
+    "javascript:window.__pwned = 3",
+    '<a href="javascript:window.__pwned=4">click</a>',
+    '<svg xmlns="http://www.w3.org/2000/svg" onload="window.__pwned=5">'
+    "<script>window.__pwned=6</script></svg>",
+    "</style><style>body { display: none }</style>\\3c script\\3e",
+    "abc\u202edef\u2066ghi",
+    "\x1b[2J\x1b]0;title\x07\x1b]8;;http://e.vil\x1b\\link\x1b]8;;\x1b\\ \x9b31m",
+    "{{constructor.constructor('window.__pwned=7')()}}",
+]
+
+
+def test_hostile_records_show_as_text_and_run_nothing(
+    signed_in: Callable[[str], Watched], client: redis.Redis, key: str
+) -> None:
+    from tests.support.hostile import HOSTILE_ELEMENTS
+
+    evil_key = f"{key}:<img src=x onerror=window.__pwned=8>"
+    stored = [
+        ours(i, text, ts=time.time(), logger=text, **{text: text, "n": i})
+        for i, text in enumerate(HOSTILE, 1)
+    ]
+    push(client, key, *stored, *HOSTILE_ELEMENTS[:5])
+    push(client, evil_key, ours(100, HOSTILE[0], ts=time.time()))
+    watched = signed_in(view(key, evil_key))
+    page = watched.page
+    wait_rows(page, lambda ids: len(ids) >= len(HOSTILE) + 1, what="the hostile rows")
+    wait_for(lambda: state(page) == "live", 30, what="live")
+    # The same, live.
+    push(
+        client,
+        key,
+        *[ours(i + 50, text, ts=time.time(), extra_field=text) for i, text in enumerate(HOSTILE)],
+    )
+    wait_rows(page, lambda ids: f"p:{50 + len(HOSTILE) - 1}" in ids, what="the live hostile rows")
+    page.click('.row[data-id="p:2"] .msg')
+    page.wait_for_selector("#detail:not([hidden])")
+
+    text = page.text_content("#rows") or ""
+    for payload in HOSTILE[:6]:
+        assert payload in text
+    assert "\\u202e" in text  # bidi overrides shown as escapes, not applied
+    assert "\\x1b]0;title" in text
+    for raw in ("\u202e", "\x1b", "\x9b"):
+        assert raw not in text
+    for tag in ("script", "img", "svg", "a", "style", "iframe"):
+        assert page.locator(f"#rows {tag}").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    assert page.evaluate("document.body.style.display") == ""
+    assert page.title().endswith("· redislog")
+    # Keys' names are text too, on the logs page as well.
+    page.goto(page.url.split("/view")[0] + "/logs")
+    page.locator("tr.log").first.wait_for()
+    assert evil_key in (page.text_content("#logs") or "")
+    assert page.locator("#logs img").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    assert not watched.errors
+
+
+def test_following_1000_records_a_second_never_holds_more_rows_than_the_cap(
+    signed_in: Callable[[str], Watched], client: redis.Redis, key: str
+) -> None:
+    push(client, key, ours(0, ts=time.time()))
+    watched = signed_in(view(key))
+    page = watched.page
+    wait_for(lambda: state(page) == "live", 30, what="live")
+    page.evaluate(
+        """() => {
+        window.__most = 0;
+        const rows = document.getElementById('rows');
+        new MutationObserver(() => {
+          window.__most = Math.max(window.__most, rows.childElementCount);
+        }).observe(rows, { childList: true });
+      }"""
+    )
+    total = 6000
+    per_batch = 100
+    started = time.monotonic()
+    for n, first in enumerate(range(1, total + 1, per_batch)):
+        push(client, key, *now_records(first, per_batch))
+        # 1,000 a second: each batch of 100 on its tenth of a second.
+        delay = started + (n + 1) * per_batch / 1000 - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+    shown = wait_rows(page, lambda ids: ids[-1:] == [f"p:{total}"], timeout=60, what="the last")
+    assert shown == [f"p:{i}" for i in range(total - CAP + 1, total + 1)]
+    assert page.evaluate("window.__most") <= CAP
+    assert page.evaluate("document.querySelectorAll('#rows .row').length") == CAP
+    # Still responsive: pausing and resuming work at once.
+    page.keyboard.press("Space")
+    assert state(page) == "paused"
+    page.keyboard.press("Space")
+    assert state(page) == "live"
     assert not watched.errors
