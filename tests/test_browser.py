@@ -26,6 +26,7 @@ from tests.support.browser import (
     launched,
     make_token,
     rows,
+    shop_records,
     state,
     wait_rows,
 )
@@ -453,3 +454,38 @@ def test_following_1000_records_a_second_never_holds_more_rows_than_the_cap(
     page.keyboard.press("Space")
     assert state(page) == "live"
     assert not watched.errors
+
+
+# -- the README's pictures --------------------------------------------------------------
+
+
+def test_screenshots_of_the_view_and_the_stats(
+    browser: Browser, server_factory: Callable[..., Server]
+) -> None:
+    server = server_factory()
+    client = server.client()
+    for name, raws in shop_records(time.time()).items():
+        push(client, name, *raws)
+    running = Served(server.url)
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, color_scheme="light")
+    try:
+        watched = Watched(context)
+        page = watched.page
+        watched.sign_in(running.base, make_token(client), view("logs:shop:web", "logs:shop:worker"))
+        wait_rows(page, lambda ids: len(ids) == 200)
+        wait_for(lambda: state(page) == "live", 30, what="live")
+        failed = page.locator(".row:has(details.trace)").last
+        failed.locator("summary").click()
+        failed.locator(".msg").click()
+        page.wait_for_selector("#detail:not([hidden])")
+        failed.scroll_into_view_if_needed()
+        DOCS.mkdir(exist_ok=True)
+        page.screenshot(path=str(DOCS / "view.png"))
+        page.goto(running.base + "/stats?key=logs:shop:web")
+        page.wait_for_selector("body[data-ready=true]")
+        page.screenshot(path=str(DOCS / "stats.png"), full_page=True)
+        assert not watched.errors
+    finally:
+        context.close()
+        running.stop()
+        client.close()

@@ -178,3 +178,55 @@ def state(page: Page) -> str:
 
 def settle(seconds: float) -> None:
     time.sleep(seconds)
+
+
+def shop_records(now: float, count: int = 600) -> dict[str, list[bytes]]:
+    """*count* records of a web shop, as two services log them
+    (for the screenshots): access logs, database, payments, a traceback."""
+    import random
+
+    from tests.support.records import ours
+
+    rng = random.Random(7)
+    web: list[bytes] = []
+    worker: list[bytes] = []
+    paths = ["/", "/cart", "/checkout", "/api/items", "/api/items/42", "/login"]
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "shop/payments.py", line 88, in charge\n'
+        "    response = gateway.charge(order.total, card)\n"
+        '  File "shop/gateway.py", line 31, in charge\n'
+        "    raise GatewayTimeout(f'no answer in {self.timeout}s')\n"
+        "shop.gateway.GatewayTimeout: no answer in 5.0s"
+    )
+    for i in range(count):
+        ts = now - (count - i) * 1.7
+        roll = rng.random()
+        if i % 3:
+            status = 500 if roll < 0.04 else 404 if roll < 0.1 else 200
+            path = rng.choice(paths)
+            levelno = 40 if status >= 500 else 30 if status >= 400 else 20
+            web.append(
+                ours(i, f"GET {path} {status}", ts=ts, levelno=levelno, logger="shop.access",
+                     status=status, ms=rng.randint(2, 900), ip=f"10.0.{i % 7}.{i % 250}")
+            )  # fmt: skip
+        elif roll < 0.05:
+            worker.append(
+                ours(i, f"payment failed for order {1000 + i}", ts=ts, levelno=40,
+                     logger="shop.payments", exc=trace, exc_type="GatewayTimeout",
+                     order=1000 + i)
+            )  # fmt: skip
+        elif roll < 0.2:
+            worker.append(
+                ours(
+                    i, "slow query", ts=ts, levelno=30, logger="shop.db", ms=rng.randint(300, 2000)
+                )
+            )
+        elif roll < 0.3:
+            worker.append(ours(i, "cache refreshed", ts=ts, levelno=10, logger="shop.cache"))
+        else:
+            worker.append(
+                ours(i, f"order {1000 + i} shipped", ts=ts, logger="shop.orders",
+                     order=1000 + i, items=rng.randint(1, 5))
+            )  # fmt: skip
+    return {"logs:shop:web": web, "logs:shop:worker": worker}

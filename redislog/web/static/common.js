@@ -149,7 +149,13 @@ export function keyClass(key) {
     hash ^= key.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return "k" + (hash % 8);
+  // Mixed (murmur3's finalizer): names that differ only at the end spread too.
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b) >>> 0;
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35) >>> 0;
+  hash ^= hash >>> 16;
+  return "k" + ((hash >>> 0) % 8);
 }
 
 const two = (n) => String(n).padStart(2, "0");

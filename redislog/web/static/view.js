@@ -129,8 +129,8 @@ function row(key, record) {
   const trace = record.exc || record.stack;
   if (typeof trace === "string" && trace) {
     const fold = el("details", "trace");
-    const first = trace.trim().split("\n").pop();
-    fold.append(el("summary", null, record.exc_type ? `${record.exc_type}: ${first}` : first));
+    const last = trace.trim().split("\n").pop();
+    fold.append(el("summary", null, last));
     fold.append(el("pre", null, trace));
     node.append(fold);
   }
