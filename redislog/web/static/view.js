@@ -14,6 +14,7 @@ import {
 
 const CAP = 2000;
 const PAGE = 200;
+const FLUSH_EVERY = 50; // ms between two batches of live rows at most
 const VALUE_MAX = 2000; // characters of one value in a row (the JSON panel has all)
 const SHOWN = new Set(["ts", "level", "levelno", "logger", "msg", "id", "exc", "exc_type", "stack"]);
 const HIDDEN = new Set(["host", "pid", "thread", "task", "file", "line", "func", "truncated"]);
@@ -38,6 +39,7 @@ let incoming = []; // {key, record} waiting for the next frame
 let held = []; // arrived while paused
 let heldCount = 0;
 let frame = 0;
+let lastFlush = 0;
 let source = null;
 let lastId = null; // the newest record id shown or held
 let retry = 0;
@@ -192,11 +194,16 @@ function accept(item) {
     return;
   }
   incoming.push(item);
-  if (!frame) frame = requestAnimationFrame(flush);
+  if (!frame) {
+    // At most one batch of rows every FLUSH_EVERY ms, each on an animation frame.
+    const wait = Math.max(0, lastFlush + FLUSH_EVERY - performance.now());
+    frame = setTimeout(() => requestAnimationFrame(flush), wait);
+  }
 }
 
 function flush() {
   frame = 0;
+  lastFlush = performance.now();
   const batch = incoming;
   incoming = [];
   if (batch.length) append(batch);
