@@ -117,15 +117,18 @@ def serve(
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     timing = Timing()
-    block = os.environ.get("REDISLOG_SERVE_BLOCK")  # tests: shorter blocking pops
+    keepalive = 15.0
+    block = os.environ.get("REDISLOG_SERVE_BLOCK")  # tests: shorter waits
     if block:
         timing = Timing(heartbeat=min(timing.heartbeat, float(block) * 2), block=float(block))
+        keepalive = float(block)
     settings = Settings(
         target=session.target,
         limits=Limits(body=max_body, record=max_record, rate=rate, burst=burst),
         cors_origin=cors_origin,
         secure_cookie=certfile is not None,
         timing=timing,
+        keepalive=keepalive,
     )
     session.client.close()
     session.notices(f"serving {scheme}://{shown}:{bound} for {session.where}")

@@ -40,8 +40,6 @@ PAGE_MAX = 10_000
 PAGE = 100
 #: Matching records searched (newest first) for the record a follower last saw.
 RESUME_MAX = 100_000
-#: Seconds between keep-alive comments on an idle event stream.
-KEEPALIVE = 15.0
 
 _FILTERS = ("level", "logger", "grep", "exclude", "field", "since", "until", "case_sensitive")
 _NDJSON = "application/x-ndjson"
@@ -114,15 +112,16 @@ def record_json(entry: Entry) -> bytes:
 # -- which keys ----------------------------------------------------------------------
 
 
-def _readable(service: Any, token: Token, key: str) -> str:
-    """*key*, which must exist and be a log the token may read (else 403/404)."""
+def _readable(service: Any, token: Token, key: str, *, missing_ok: bool = False) -> str:
+    """*key*, which must exist (unless *missing_ok*) and be a log the token may
+    read (else 403/404)."""
     allowed_key(token, key)
     client = service.client
     kind = logs_of.types(client, [key])[0]
-    if kind == "none":
+    if kind == "none" and not missing_ok:
         if not client.sismember(keyspace.INDEX, keyspace.encoded(key)):
             raise HTTPError(404, f"no such log key {key!r}")
-    elif kind != "list":
+    elif kind not in ("list", "none"):
         raise HTTPError(409, f"{key!r} holds a Redis {kind}, not a log list")
     return key
 
@@ -142,7 +141,8 @@ def _chosen(service: Any, token: Token, patterns: list[str]) -> list[str]:
                 raise HTTPError(404, f"no log key this token may read matches {pattern!r}")
             chosen += found
         else:
-            chosen.append(_readable(service, token, pattern))
+            # Following a log that nothing wrote yet is fine: it starts when it does.
+            chosen.append(_readable(service, token, pattern, missing_ok=True))
     kinds = logs_of.types(service.client, chosen)
     unique = dict.fromkeys(
         name for name, kind in zip(chosen, kinds, strict=True) if kind in ("list", "none")
@@ -438,7 +438,7 @@ async def _follow(request: Request, patterns: list[str]) -> Response:
             for entry in backlog:
                 yield _event(entry)
             while True:
-                await subscriber.wait(KEEPALIVE)
+                await subscriber.wait(service.settings.keepalive)
                 batch, missed = subscriber.take()
                 if missed:
                     yield _notice("missed", records=missed, reason="this client read too slowly")

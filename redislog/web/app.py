@@ -46,6 +46,7 @@ class Settings:
         cors_origin: the one origin allowed to call from a browser (None: none).
         secure_cookie: mark the sign-in cookie Secure (served over TLS).
         timing: the live tails' pacing (tests shorten it).
+        keepalive: seconds between comments on an idle event stream.
     """
 
     target: connection.Target
@@ -53,6 +54,7 @@ class Settings:
     cors_origin: str | None = None
     secure_cookie: bool = False
     timing: Timing = field(default_factory=Timing)
+    keepalive: float = 15.0
 
 
 class Metrics:

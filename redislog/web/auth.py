@@ -87,12 +87,12 @@ def allowed_key(token: Token, key: str) -> str:
     Raises:
         HTTPError: 400 for a name that is no log key, 403 outside the token's pattern.
     """
+    if key and not tokens.may_name(key):
+        raise HTTPError(403, f"{key!r} is one of redislog's own keys, not a log")
     try:
         keyspace.check(key)
     except ValueError as exc:
         raise HTTPError(400, str(exc)) from None
-    if not tokens.may_name(key):
-        raise HTTPError(403, f"{key!r} is one of redislog's own keys, not a log")
     if not token.may_read(key):
         raise HTTPError(403, f"this token may only name log keys matching {token.keys!r}")
     return key
