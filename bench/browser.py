@@ -15,6 +15,11 @@ batches of ten every 10 ms through the writer's own script, each record's
   frame is painted right after), median, 95th percentile and max;
 - **most rows**: the most rows the page ever held (the cap is 2,000).
 
+Then **first screen**: ``--first-n`` records (default 1,000,000) are stored in
+one key (pipelined, 1,000 a call), and the time from asking for its view
+(signed in already) until the page shows its newest 200 rows is taken, once
+per round.
+
 At the end every record must have arrived (the last one shown, the rows the
 newest ones in order), or the run fails.  The table shows medians over the
 rounds, with min-max.
@@ -69,6 +74,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=None, help="(unused: see --rate, --seconds)")
     parser.add_argument("--rate", type=int, default=1000, help="records a second (default 1000)")
     parser.add_argument("--seconds", type=float, default=60, help="how long (default 60)")
+    parser.add_argument(
+        "--first-n", type=int, default=1_000_000, help="records for the first screen (1000000)"
+    )
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.rate < 10 or args.seconds < 1:
         parser.error("--rounds >= 1, --rate >= 10, --seconds >= 1")
@@ -126,6 +134,44 @@ def _round(
         context.close()
 
 
+def _fill(client: Any, key: str, n: int) -> None:
+    """*n* records in *key*, oldest first, a second apart up to now."""
+    from redislog import keys as keyspace
+
+    now = time.time()
+    pipe = client.pipeline(transaction=False)
+    for first in range(0, n, 1000):
+        pipe.lpush(key, *(ours(i, ts=now - n + i) for i in range(first, min(first + 1000, n))))
+        if len(pipe) >= 50:
+            pipe.execute()
+    pipe.sadd(keyspace.INDEX, key)
+    pipe.execute()
+
+
+def _first_screen(browser: Any, served: Served, client: Any, key: str, n: int) -> float:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        watched = Watched(context)
+        page = watched.page
+        watched.sign_in(served.base, make_token(client), "/logs")
+        newest = f"p:{n - 1}"
+        started = time.monotonic()
+        page.goto(f"{served.base}/view?key={key}")
+        page.wait_for_function(
+            "id => document.querySelectorAll('#rows .row').length >= 200 && "
+            "document.querySelector('#rows .row:last-child').dataset.id === id",
+            arg=newest,
+            timeout=60_000,
+            polling="raf",
+        )
+        took = time.monotonic() - started
+        if watched.errors:
+            raise BenchError(f"the page said: {watched.errors[:3]}")
+        return took * 1000
+    finally:
+        context.close()
+
+
 def _cell(values: list[float], unit: str, floor: float | None = None) -> str:
     middle = statistics.median(values)
     if floor is not None and middle < floor:
@@ -147,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
                     version = browser.version
                     for at in range(args.rounds):
                         results.append(_round(browser, served, client, args.rate, args.seconds, at))
+                    big = f"{KEY}:big"
+                    _fill(client, big, args.first_n)
+                    for result in results:
+                        result["first"] = _first_screen(browser, served, client, big, args.first_n)
             finally:
                 served.stop()
                 client.close()
@@ -166,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"  log to row, 95th percentile    {_cell(column('lag_p95'), 'ms')}",
                 f"  log to row, max                {_cell(column('lag_max'), 'ms')}",
                 f"  most rows in the page          {_cell(column('most'), '')} (cap {CAP:,})",
+                f"  first screen of {args.first_n:,} records  {_cell(column('first'), 'ms')}",
             ]
         )
     )

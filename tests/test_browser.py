@@ -11,13 +11,14 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, quote, urlencode, urlparse
 
 import httpx
 import pytest
 import redis
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
+from redislog import tokens
 from tests.servers import Server
 from tests.support.browser import (
     CAP,
@@ -122,6 +123,40 @@ def test_sign_in_lists_the_logs_and_sign_out_ends_the_session(
     page.goto(serve.base + view(key))
     assert "/signin" in page.url
     assert page.request.get(serve.base + "/api/logs").status == 401
+    assert not watched.errors
+
+
+def test_a_session_expires_with_its_time_or_its_token_and_needs_csrf_to_change_things(
+    watched: Watched, serve: Served, client: redis.Redis, key: str
+) -> None:
+    push(client, key, *now_records(1, 1))
+    name = f"writer-{key}"
+    _, secret = tokens.create(client, name, "write", keys=key)
+    watched.sign_in(serve.base, secret, "/logs")
+    page = watched.page
+    stored = client.keys("redislog:session:*")
+    assert stored
+    assert all(0 < client.pttl(k) <= 12 * 3600 * 1000 for k in stored)
+    assert secret.encode() not in b"".join(client.get(k) or b"" for k in stored)
+
+    # Changing something with the session takes its CSRF token.
+    url = f"{serve.base}/api/logs/{quote(key, safe='')}"
+    assert page.request.post(url, data={"msg": "no token"}).status == 403
+    csrf = page.get_attribute('meta[name="csrf-token"]', "content") or ""
+    sent = page.request.post(url, data={"msg": "with it"}, headers={"X-CSRF-Token": csrf})
+    assert sent.status == 201
+
+    # Revoking the token ends its sessions at once.
+    tokens.revoke(client, name)
+    page.goto(serve.base + "/logs")
+    assert "/signin" in page.url
+    # And a session past its time is gone from Redis (its key expires).
+    watched.sign_in(serve.base, make_token(client), "/logs")
+    for stale in client.keys("redislog:session:*"):
+        client.pexpire(stale, 1)
+    wait_for(lambda: not client.keys("redislog:session:*"), 10, what="the sessions to expire")
+    page.goto(serve.base + "/logs")
+    assert "/signin" in page.url
     assert not watched.errors
 
 
@@ -289,8 +324,11 @@ def test_stats_chart_stacks_errors_on_top_and_a_bar_opens_its_time(
     for minute in range(10):
         for j in range(20):
             i = minute * 100 + j
-            levelno = 40 if j < 3 else 30 if j < 6 else 20
-            raws.append(ours(i, ts=base + minute * 60 + j, levelno=levelno, logger=f"app.m{j % 3}"))
+            # Every level all through the minute, so any bar holds each of them.
+            levelno = 40 if j % 3 == 0 else 30 if j % 3 == 1 else 20
+            raws.append(
+                ours(i, ts=base + minute * 60 + j * 3, levelno=levelno, logger=f"app.m{j % 3}")
+            )
     push(client, key, *raws)
     watched = signed_in(f"/stats?key={key}")
     page = watched.page
@@ -309,15 +347,20 @@ def test_stats_chart_stacks_errors_on_top_and_a_bar_opens_its_time(
     }
     assert tops["ERROR"] < tops["WARNING"] < tops["INFO"]
     start = float(busy.get_attribute("data-start") or 0)
+    every = float(page.get_attribute("svg.histogram", "data-every") or 0)
+    times = {
+        f"p:{minute * 100 + j}": base + minute * 60 + j * 3
+        for minute in range(10)
+        for j in range(20)
+    }
+    inside = {ident for ident, ts in times.items() if start <= ts < start + every}
     busy.click()
     page.wait_for_url("**/view?**")
     query = parse_qs(urlparse(page.url).query)
     assert (query["key"], "since" in query, "until" in query) == ([key], True, True)
-    shown = wait_rows(page, lambda ids: len(ids) > 0)
-    for ident in shown:
-        i = int(ident[2:])
-        ts = base + (i // 100) * 60 + i % 100
-        assert start - 1 <= ts <= start + 61
+    shown = wait_rows(page, lambda ids: set(ids) >= inside and ids, what=f"{sorted(inside)}")
+    # Only the bar's records (a record on its end may show too: until includes it).
+    assert all(start <= times[ident] <= start + every for ident in shown)
     assert not watched.errors
 
 

@@ -64,7 +64,12 @@ export function keyPath(key, tail) {
 export function el(tag, cls, text, attrs) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
-  if (text !== undefined && text !== null) node.append(visible(String(text)));
+  if (text !== undefined && text !== null) {
+    const string = String(text);
+    CONTROL.lastIndex = 0;
+    if (CONTROL.test(string)) node.append(visible(string));
+    else node.textContent = string; // the common case: one text node
+  }
   if (attrs) {
     for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
   }

@@ -40,7 +40,7 @@ function chart(stats) {
   const step = plot / series.length;
   const gap = step > 4 ? 1 : 0;
   const root = svg("svg", {
-    viewBox: `0 0 ${WIDTH} ${HEIGHT}`, class: "histogram", role: "img",
+    viewBox: `0 0 ${WIDTH} ${HEIGHT}`, class: "histogram", role: "img", "data-every": stats.every,
     "aria-label": `records per level over time in ${key}`,
   });
   for (const fraction of [0, 0.5, 1]) {
