@@ -195,6 +195,7 @@ class Hub:
         self._timing = timing
         self._on_error = on_error
         self.feeds: dict[Hashable, Feed] = {}
+        self._starting = asyncio.Lock()
 
     @property
     def followers(self) -> int:
@@ -209,16 +210,17 @@ class Hub:
         then on is missed)."""
         loop = asyncio.get_running_loop()
         name = (tuple(sorted(keys)), signature)
-        feed = self.feeds.get(name)
         subscriber = Subscriber(loop)
-        if feed is None:
-            link = await asyncio.to_thread(self._connect)
-            feed = Feed(link, keys, query, loop, timing=self._timing, on_error=self._on_error)
-            self.feeds[name] = feed
-            feed.subscribers.add(subscriber)
-            feed.start()
-        else:
-            feed.subscribers.add(subscriber)
+        async with self._starting:  # two first followers must not start two feeds
+            feed = self.feeds.get(name)
+            if feed is None:
+                link = await asyncio.to_thread(self._connect)
+                feed = Feed(link, keys, query, loop, timing=self._timing, on_error=self._on_error)
+                self.feeds[name] = feed
+                feed.subscribers.add(subscriber)
+                feed.start()
+            else:
+                feed.subscribers.add(subscriber)
         for _ in range(200):
             if await asyncio.to_thread(feed.attached):
                 break
