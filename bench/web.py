@@ -92,7 +92,7 @@ def _median(values: list[float]) -> str:
 
 def _lines(n: int) -> list[bytes]:
     return [
-        json.dumps({"msg": f"order {i} paid", "level": "info", "order": i, "amount": i % 997}).encode()
+        json.dumps({"msg": f"order {i} paid", "order": i, "amount": i % 997}).encode()
         for i in range(n)
     ]  # fmt: skip
 
@@ -141,9 +141,10 @@ def measure_ingest(server: Server, serve: _Serve, n: int, rounds: int) -> list[s
     post: list[float] = []
     pipe: list[float] = []
     with tempfile.TemporaryDirectory(prefix="redislog-web-") as tmp:
+        work = Path(tmp)
         for number in range(rounds):
             cases = [("post", lambda: post.append(n / _post_once(serve, server, secret, lines))),
-                     ("pipe", lambda: pipe.append(n / _pipe_once(server, Path(tmp), lines)))]  # fmt: skip
+                     ("pipe", lambda: pipe.append(n / _pipe_once(server, work, lines)))]  # fmt: skip
             if number % 2:
                 cases.reverse()
             for _, run in cases:
@@ -249,9 +250,7 @@ def _follow_once(server: Server, serve: _Serve, secret: str, followers: int, rec
     with httpx.Client() as http:
         while f"redislog_followers {followers}" not in http.get(serve.base + "/metrics").text:
             if time.monotonic() > deadline:
-                raise BenchError(
-                    f"the followers did not all connect: {http.get(serve.base + '/metrics').text[-400:]}"
-                )
+                raise BenchError("the followers did not all connect")
             time.sleep(0.1)
     during = [len(client.client_list())]
     stop = threading.Event()
