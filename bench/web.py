@@ -143,11 +143,13 @@ def measure_ingest(server: Server, serve: _Serve, n: int, rounds: int) -> list[s
     with tempfile.TemporaryDirectory(prefix="redislog-web-") as tmp:
         work = Path(tmp)
         for number in range(rounds):
-            cases = [("post", lambda: post.append(n / _post_once(serve, server, secret, lines))),
-                     ("pipe", lambda: pipe.append(n / _pipe_once(server, work, lines)))]  # fmt: skip
+            cases = [
+                lambda: post.append(n / _post_once(serve, server, secret, lines)),
+                lambda: pipe.append(n / _pipe_once(server, work, lines)),
+            ]
             if number % 2:
                 cases.reverse()
-            for _, run in cases:
+            for run in cases:
                 run()
     ratios = [a / b for a, b in zip(post, pipe, strict=True)]
     return [
