@@ -34,6 +34,7 @@ from redislog.entry import Entry
 from redislog.reader import logs as logs_of
 from redislog.tokens import Token
 from redislog.web.auth import COOKIE, HTTPError, allowed_key, authorize
+from redislog.web.follow import event, record_json
 
 #: Records one page holds at most, and by default.
 PAGE_MAX = 10_000
@@ -91,22 +92,6 @@ def _count(request: Request, name: str, default: int, most: int) -> int:
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text[:9]) <= most:
         raise HTTPError(400, f"bad {name} {text!r}: use a whole number from 1 to {most:,}")
     return int(text)
-
-
-def record_json(entry: Entry) -> bytes:
-    """One record as JSON: the stored bytes when they are one strict JSON
-    object, else ``{"raw": ..., "problem": ...}``."""
-    raw = entry.raw
-    if isinstance(raw, (bytearray, memoryview)):
-        raw = bytes(raw)
-    if entry.data is not None:
-        if entry.verbatim and b"\n" not in raw and b"\r" not in raw:
-            return raw.strip()
-        try:
-            return orjson.dumps(entry.data)
-        except (TypeError, ValueError):
-            pass
-    return orjson.dumps({"raw": entry.msg, "problem": entry.problem or "not a JSON object"})
 
 
 # -- which keys ----------------------------------------------------------------------
@@ -362,15 +347,6 @@ async def stats(request: Request) -> Response:
 # -- following ---------------------------------------------------------------------------
 
 
-def _event(entry: Entry) -> bytes:
-    lines = []
-    if entry.id is not None and "\n" not in entry.id and "\r" not in entry.id:
-        lines.append(b"id: " + entry.id.encode("utf-8", "backslashreplace"))
-    data = b'{"key":' + orjson.dumps(entry.key) + b',"record":' + record_json(entry) + b"}"
-    lines += [b"event: record", b"data: " + data]
-    return b"\n".join(lines) + b"\n\n"
-
-
 def _notice(kind: str, **data: Any) -> bytes:
     return b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
@@ -428,6 +404,7 @@ async def _follow(request: Request, patterns: list[str]) -> Response:
 
     async def stream() -> AsyncIterator[bytes]:
         sent = {entry.id for entry in backlog if entry.id is not None}
+        backlog_events = [event(entry) for entry in backlog]
         try:
             yield b"retry: 1000\n\n"
             yield _notice("hello", keys=chosen)
@@ -435,8 +412,8 @@ async def _follow(request: Request, patterns: list[str]) -> Response:
                 yield _notice(
                     "gap", reason="the last record seen is no longer stored; records may be missing"
                 )
-            for entry in backlog:
-                yield _event(entry)
+            if backlog_events:
+                yield b"".join(backlog_events)
             while True:
                 await subscriber.wait(service.settings.keepalive)
                 batch, missed = subscriber.take()
@@ -444,11 +421,11 @@ async def _follow(request: Request, patterns: list[str]) -> Response:
                     yield _notice("missed", records=missed, reason="this client read too slowly")
                 if batch:
                     chunk = []
-                    for entry in batch:
-                        if sent and entry.id in sent:
-                            sent.discard(entry.id)
+                    for ident, encoded in batch:
+                        if sent and ident in sent:
+                            sent.discard(ident)
                             continue
-                        chunk.append(_event(entry))
+                        chunk.append(encoded)
                     if chunk:
                         yield b"".join(chunk)
                 elif subscriber.failed is not None:

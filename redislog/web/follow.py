@@ -27,11 +27,40 @@ from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
+import orjson
+
 from redislog import keys as keyspace
 from redislog.connection import ERRORS
 from redislog.entry import Entry
 from redislog.filters import Query
 from redislog.reader import Link, ReaderError, Tail, Timing
+
+
+def record_json(entry: Entry) -> bytes:
+    """One record as JSON: the stored bytes when they are one strict JSON
+    object, else ``{"raw": ..., "problem": ...}``."""
+    raw = entry.raw
+    if isinstance(raw, (bytearray, memoryview)):
+        raw = bytes(raw)
+    if entry.data is not None:
+        if entry.verbatim and b"\n" not in raw and b"\r" not in raw:
+            return raw.strip()
+        try:
+            return orjson.dumps(entry.data)
+        except (TypeError, ValueError):
+            pass
+    return orjson.dumps({"raw": entry.msg, "problem": entry.problem or "not a JSON object"})
+
+
+def event(entry: Entry) -> bytes:
+    """One Server-Sent Event for *entry*: its id the record id."""
+    lines = []
+    if entry.id is not None and "\n" not in entry.id and "\r" not in entry.id:
+        lines.append(b"id: " + entry.id.encode("utf-8", "backslashreplace"))
+    data = b'{"key":' + orjson.dumps(entry.key) + b',"record":' + record_json(entry) + b"}"
+    lines += [b"event: record", b"data: " + data]
+    return b"\n".join(lines) + b"\n\n"
+
 
 _TIMING = Timing()
 #: Records a subscriber may have waiting before the oldest are dropped.
@@ -44,12 +73,13 @@ class Subscriber:
 
     loop: asyncio.AbstractEventLoop
     limit: int = QUEUE_MAX
-    waiting: deque[Entry] = field(default_factory=deque)
+    #: (record id, encoded event) pairs.
+    waiting: deque[tuple[str | None, bytes]] = field(default_factory=deque)
     missed: int = 0
     failed: str | None = None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def offer(self, batch: list[Entry]) -> None:
+    def offer(self, batch: list[tuple[str | None, bytes]]) -> None:
         """Add *batch* (called on the event loop)."""
         self.waiting.extend(batch)
         over = len(self.waiting) - self.limit
@@ -72,7 +102,7 @@ class Subscriber:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
 
-    def take(self) -> tuple[list[Entry], int]:
+    def take(self) -> tuple[list[tuple[str | None, bytes]], int]:
         """Everything waiting, and the records missed since the last take."""
         batch = list(self.waiting)
         self.waiting.clear()
@@ -110,6 +140,8 @@ class Feed:
         link.notify = self._notice
         self.tail = Tail(link, self.keys, lines=0, follow=True, query=query, timing=timing)
         self._stopping = threading.Event()
+        #: Verified registered on every key (later subscribers need not check).
+        self.ready = False
         self._thread = threading.Thread(target=self._run, name="redislog-follow", daemon=True)
 
     def start(self) -> None:
@@ -146,7 +178,7 @@ class Feed:
         if message.startswith("lost connection"):
             self._on_error()
 
-    def _deliver(self, batch: list[Entry]) -> None:
+    def _deliver(self, batch: list[tuple[str | None, bytes]]) -> None:
         for subscriber in list(self.subscribers):
             subscriber.offer(batch)
 
@@ -160,9 +192,10 @@ class Feed:
             for batch in batches:
                 if self._stopping.is_set():
                     break
-                batch = [entry for entry in batch if entry.raw != b""]
-                if batch:
-                    self._loop.call_soon_threadsafe(self._deliver, batch)
+                # Encoded once here for every subscriber.
+                encoded = [(entry.id, event(entry)) for entry in batch if entry.raw != b""]
+                if encoded:
+                    self._loop.call_soon_threadsafe(self._deliver, encoded)
         except ReaderError as exc:
             self._on_error()
             message = str(exc)
@@ -195,6 +228,7 @@ class Hub:
         self._timing = timing
         self._on_error = on_error
         self.feeds: dict[Hashable, Feed] = {}
+        self._starting = asyncio.Lock()
 
     @property
     def followers(self) -> int:
@@ -209,18 +243,20 @@ class Hub:
         then on is missed)."""
         loop = asyncio.get_running_loop()
         name = (tuple(sorted(keys)), signature)
-        feed = self.feeds.get(name)
         subscriber = Subscriber(loop)
-        if feed is None:
-            link = await asyncio.to_thread(self._connect)
-            feed = Feed(link, keys, query, loop, timing=self._timing, on_error=self._on_error)
-            self.feeds[name] = feed
-            feed.subscribers.add(subscriber)
-            feed.start()
-        else:
-            feed.subscribers.add(subscriber)
+        async with self._starting:  # two first followers must not start two feeds
+            feed = self.feeds.get(name)
+            if feed is None:
+                link = await asyncio.to_thread(self._connect)
+                feed = Feed(link, keys, query, loop, timing=self._timing, on_error=self._on_error)
+                self.feeds[name] = feed
+                feed.subscribers.add(subscriber)
+                feed.start()
+            else:
+                feed.subscribers.add(subscriber)
         for _ in range(200):
-            if await asyncio.to_thread(feed.attached):
+            if feed.ready or await asyncio.to_thread(feed.attached):
+                feed.ready = True
                 break
             await asyncio.sleep(0.02)
         return feed, subscriber
