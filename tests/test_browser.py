@@ -134,6 +134,7 @@ def test_a_session_expires_with_its_time_or_its_token_and_needs_csrf_to_change_t
     _, secret = tokens.create(client, name, "write", keys=key)
     watched.sign_in(serve.base, secret, "/logs")
     page = watched.page
+    page.locator("tr.log").first.wait_for()  # the page's own requests are done
     stored = client.keys("redislog:session:*")
     assert stored
     assert all(0 < client.pttl(k) <= 12 * 3600 * 1000 for k in stored)
@@ -152,6 +153,7 @@ def test_a_session_expires_with_its_time_or_its_token_and_needs_csrf_to_change_t
     assert "/signin" in page.url
     # And a session past its time is gone from Redis (its key expires).
     watched.sign_in(serve.base, make_token(client), "/logs")
+    page.locator("tr.log").first.wait_for()
     for stale in client.keys("redislog:session:*"):
         client.pexpire(stale, 1)
     wait_for(lambda: not client.keys("redislog:session:*"), 10, what="the sessions to expire")
