@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install test lint fmt type check demo bench soak unicode clean
+.PHONY: help install chromium test lint fmt type check demo bench soak unicode clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -14,9 +14,21 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e . --group dev
+	@$(MAKE) --no-print-directory chromium
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv with the package and its dev tools
+
+# The browser tests' Chromium: Playwright's own build where the network allows,
+# else the distribution's package (which the tests find at /usr/bin/chromium).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:  ## install the Chromium the browser tests drive
+	@timeout 600 $(BIN)/python -m playwright install chromium >/dev/null 2>&1 \
+	  && echo "chromium: Playwright's own build" \
+	  || [ -x /usr/bin/chromium ] \
+	  || $(SUDO) apt-get install -y chromium \
+	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+	@[ -x /usr/bin/chromium ] && echo "chromium: /usr/bin/chromium" || true
 
 test: $(STAMP)  ## run the whole test suite against real redis-servers
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -155,6 +155,12 @@ def main() -> None:
     print()
     print("Next: point REDISLOG_URL at your own Redis, add redislog.RedisHandler to")
     print("your logging config, and run `redislog tail` (see README.md).")
+    from redislog import tokens  # the browser viewer: a read token for this demo's logs
+
+    client = connection.connect(connection.resolve())
+    _, secret = tokens.create(client, f"demo-{os.getpid()}", "read", keys=KEY, ttl=86400)
+    print(f"\nIn a browser: run `redislog serve`, open http://127.0.0.1:8421/view?key={KEY}")
+    print(f"and sign in with this read token (valid for a day): {secret}")
 
 
 def wait_for_tail(tail: subprocess.Popen[bytes]) -> None:

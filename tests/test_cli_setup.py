@@ -119,7 +119,7 @@ def test_shell_completion_installs_and_completes(tmp_path: Path) -> None:
         env=cli_env(_REDISLOG_COMPLETE="complete_bash", COMP_WORDS="redislog se", COMP_CWORD="1"),
         timeout=60,
     )
-    assert set(words.stdout.split()) == {"search", "send", "server"}
+    assert set(words.stdout.split()) == {"search", "send", "serve", "server"}
     help_text = run_cli("--help").stdout
     assert "--install-completion" in help_text
 

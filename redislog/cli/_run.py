@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - older typer
 __all__ = ["app", "run"]
 
 # Each area adds its commands as it is imported, in the order --help lists them.
-for _area in ("viewing", "logs", "writing", "retention", "server"):
+for _area in ("viewing", "logs", "writing", "retention", "server", "serving"):
     importlib.import_module(f"redislog.cli.{_area}")
 
 
