@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import secrets
 import sys
+import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -160,6 +161,7 @@ class Tail:
         self._closed = False
         self._arrived: Arrived = Arrived()
         self._on_live = on_live
+        self._stopped = threading.Event()
 
     @property
     def keys(self) -> list[str]:
@@ -176,6 +178,11 @@ class Tail:
             yield from self._run()
         finally:
             self.close()
+
+    def stop(self) -> None:
+        """End :meth:`batches` from another thread, within the poll time
+        (half a second) while it follows."""
+        self._stopped.set()
 
     def close(self) -> None:
         """Unregister (idempotent; best effort, it never raises)."""
@@ -222,7 +229,7 @@ class Tail:
             yield from self._recover(exc)
         if self._follow and self._on_live is not None:
             self._on_live()
-        while self._follow:
+        while self._follow and not self._stopped.is_set():
             try:
                 yield from self._live()
             except ERRORS as exc:
@@ -404,7 +411,7 @@ class Tail:
         pops: BlockingPops | None = None
         next_poll = 0.0
         try:
-            while True:
+            while not self._stopped.is_set():
                 self._heartbeat()
                 if self._new:
                     new, self._new = self._new, []

@@ -33,7 +33,7 @@ from redislog import stats as counting
 from redislog.entry import Entry
 from redislog.reader import logs as logs_of
 from redislog.tokens import Token
-from redislog.web.auth import COOKIE, HTTPError, allowed_key, authorize
+from redislog.web.auth import HTTPError, allowed_key, authorize
 from redislog.web.follow import event, record_json
 
 #: Records one page holds at most, and by default.
@@ -180,29 +180,6 @@ async def metrics(request: Request) -> Response:
 async def whoami(request: Request) -> Response:
     token = await authorize(request, "read")
     return JSONResponse(token.as_json())
-
-
-async def sign_in(request: Request) -> Response:
-    """Exchange a bearer token for the HttpOnly SameSite=Strict cookie."""
-    if request.headers.get("authorization") is None:
-        raise HTTPError(
-            401, "sign in with Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"}
-        )
-    token = await authorize(request, "read")
-    secret = request.headers["authorization"].partition(" ")[2].strip()
-    response = JSONResponse(token.as_json())
-    left = None if token.expires is None else max(1, int(token.expires - time.time()))
-    response.set_cookie(
-        COOKIE, secret, max_age=left, httponly=True, samesite="strict",
-        secure=_service(request).settings.secure_cookie, path="/",
-    )  # fmt: skip
-    return response
-
-
-async def sign_out(request: Request) -> Response:
-    response = JSONResponse({"signed_out": True})
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
-    return response
 
 
 async def list_logs(request: Request) -> Response:
@@ -579,8 +556,6 @@ def routes() -> list[Route]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/api/token", whoami, methods=["GET"]),
-        Route("/api/session", sign_in, methods=["POST"]),
-        Route("/api/session", sign_out, methods=["DELETE"]),
         Route("/api/logs", list_logs, methods=["GET"]),
         Route("/api/follow", follow_many, methods=["GET"]),
         Route("/api/logs/{key:path}/records", records, methods=["GET"]),

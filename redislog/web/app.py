@@ -161,7 +161,10 @@ async def _starlette_http(request: Request, exc: Exception) -> Response:
 
 async def _internal(request: Request, exc: Exception) -> Response:
     _log.error("internal error on %s %s: %r", request.method, request.url.path, exc)
-    return _error(500, "internal error")
+    # Answered outside the middleware (Starlette's outermost layer): add the
+    # headers here.
+    headers = {name.decode(): value.decode() for name, value in SECURITY_HEADERS}
+    return _error(500, "internal error", headers)
 
 
 def create_app(settings: Settings) -> Starlette:

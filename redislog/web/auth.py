@@ -1,4 +1,4 @@
-"""Who is asking: a bearer token (or the sign-in cookie) -> a
+"""Who is asking: a bearer token (or a browser's session, see ``sessions``) -> a
 :class:`~redislog.tokens.Token`, and what it may touch.
 
 Every failure is an :class:`HTTPError` with a one-line message; a wrong
@@ -19,9 +19,6 @@ from redislog import tokens
 from redislog.tokens import Token
 from redislog.web import sessions
 
-#: The sign-in cookie: HttpOnly, SameSite=Strict, holding the token's secret.
-COOKIE = "redislog_session"
-
 
 class HTTPError(Exception):
     """An answer with *status* and a JSON body ``{"error": message}``."""
@@ -34,7 +31,7 @@ class HTTPError(Exception):
 
 
 def secret_of(request: HTTPConnection) -> str | None:
-    """The secret the request carries, from ``Authorization: Bearer`` or the cookie."""
+    """The secret the request carries in ``Authorization: Bearer``."""
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, value = header.partition(" ")
@@ -43,7 +40,7 @@ def secret_of(request: HTTPConnection) -> str | None:
                 401, "use Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"}
             )
         return value.strip()
-    return request.cookies.get(COOKIE)
+    return None
 
 
 async def authorize(request: HTTPConnection, scope: str) -> Token:

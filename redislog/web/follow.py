@@ -12,10 +12,8 @@ A subscriber's queue is bounded: a client that reads too slowly loses the
 oldest records it has not taken, and is told how many (as the CLI tail is
 told about its inbox), so the server never buffers without bound.
 
-The tail is not changed for this: it is stopped from outside by setting a
-flag and pushing an empty element into its own inbox, which wakes its
-blocking pop; the element is never shown (it is dropped here, before any
-subscriber sees it).
+A feed ends by :meth:`Tail.stop <redislog.reader.Tail.stop>`: the tail
+notices within its poll time and unregisters.
 """
 
 from __future__ import annotations
@@ -29,6 +27,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from redislog import jsonlines
 from redislog import keys as keyspace
 from redislog.connection import ERRORS
 from redislog.entry import Entry
@@ -38,18 +37,13 @@ from redislog.reader import Link, ReaderError, Tail, Timing
 
 def record_json(entry: Entry) -> bytes:
     """One record as JSON: the stored bytes when they are one strict JSON
-    object, else ``{"raw": ..., "problem": ...}``."""
+    object on one line, else as ``-o json`` writes it (``jsonlines``)."""
     raw = entry.raw
     if isinstance(raw, (bytearray, memoryview)):
         raw = bytes(raw)
-    if entry.data is not None:
-        if entry.verbatim and b"\n" not in raw and b"\r" not in raw:
-            return raw.strip()
-        try:
-            return orjson.dumps(entry.data)
-        except (TypeError, ValueError):
-            pass
-    return orjson.dumps({"raw": entry.msg, "problem": entry.problem or "not a JSON object"})
+    if entry.data is not None and entry.verbatim and b"\n" not in raw and b"\r" not in raw:
+        return raw.strip()
+    return jsonlines.line(entry).rstrip("\n").encode("ascii")
 
 
 def event(entry: Entry) -> bytes:
@@ -161,18 +155,10 @@ class Feed:
             client.close()
 
     def stop(self) -> None:
-        """Stop the tail (from any thread); it unregisters on its way out."""
-        if self._stopping.is_set():
-            return
+        """Stop the tail (from any thread): it ends within its poll time and
+        unregisters on its way out."""
         self._stopping.set()
-        client = self._link.twin(2.0)
-        try:  # wake the blocking pop
-            for key in self.keys:
-                client.lpush(keyspace.encoded(keyspace.inbox(key, self.tail.tail_id)), b"")
-        except ERRORS:
-            pass  # the pop wakes within its block time anyway... once a record comes
-        finally:
-            client.close()
+        self.tail.stop()
 
     def _notice(self, message: str) -> None:
         if message.startswith("lost connection"):
@@ -193,7 +179,7 @@ class Feed:
                 if self._stopping.is_set():
                     break
                 # Encoded once here for every subscriber.
-                encoded = [(entry.id, event(entry)) for entry in batch if entry.raw != b""]
+                encoded = [(entry.id, event(entry)) for entry in batch]
                 if encoded:
                     self._loop.call_soon_threadsafe(self._deliver, encoded)
         except ReaderError as exc:
