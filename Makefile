@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install chromium test lint fmt type check demo bench soak unicode clean
+.PHONY: help install chromium test screenshots lint fmt type check demo bench soak unicode clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ chromium:  ## install the Chromium the browser tests drive
 
 test: $(STAMP)  ## run the whole test suite against real redis-servers
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+screenshots: $(STAMP)  ## retake the README's screenshots (docs/) from the real pages
+	REDISLOG_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_browser.py -k screenshots
 
 lint: $(STAMP)  ## ruff check and format check
 	$(BIN)/ruff check redislog tests bench

@@ -8,6 +8,7 @@ see them), with ids the assertions name.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,6 +35,8 @@ from tests.support.browser import (
 from tests.support.polling import wait_for
 from tests.support.records import ours, push
 
+# The README's screenshots are rewritten when REDISLOG_SCREENSHOTS is set
+# (`make screenshots`); other runs take them into a temporary folder.
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 pytestmark = pytest.mark.timeout(180)
@@ -505,8 +508,11 @@ def test_following_1000_records_a_second_never_holds_more_rows_than_the_cap(
 
 
 def test_screenshots_of_the_view_and_the_stats(
-    browser: Browser, server_factory: Callable[..., Server]
+    browser: Browser, server_factory: Callable[..., Server], tmp_path: Path
 ) -> None:
+    """The view (two logs, a traceback unfolded, a record's JSON open) and the
+    stats page, as PNG files."""
+    folder = DOCS if os.environ.get("REDISLOG_SCREENSHOTS") else tmp_path
     server = server_factory()
     client = server.client()
     for name, raws in shop_records(time.time()).items():
@@ -524,12 +530,14 @@ def test_screenshots_of_the_view_and_the_stats(
         failed.locator(".msg").click()
         page.wait_for_selector("#detail:not([hidden])")
         failed.scroll_into_view_if_needed()
-        DOCS.mkdir(exist_ok=True)
-        page.screenshot(path=str(DOCS / "view.png"))
+        folder.mkdir(exist_ok=True)
+        page.screenshot(path=str(folder / "view.png"))
         page.goto(running.base + "/stats?key=logs:shop:web")
         page.wait_for_selector("body[data-ready=true]")
-        page.screenshot(path=str(DOCS / "stats.png"), full_page=True)
+        page.screenshot(path=str(folder / "stats.png"), full_page=True)
         assert not watched.errors
+        for name in ("view.png", "stats.png"):
+            assert (folder / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n"), name
     finally:
         context.close()
         running.stop()
