@@ -159,8 +159,9 @@ def main() -> None:
 
     client = connection.connect(connection.resolve())
     _, secret = tokens.create(client, f"demo-{os.getpid()}", "read", keys=KEY, ttl=86400)
-    print(f"\nIn a browser: run `redislog serve`, open http://127.0.0.1:8421/view?key={KEY}")
-    print(f"and sign in with this read token (valid for a day): {secret}")
+    print("\nIn a browser: run `.venv/bin/redislog serve`, open")
+    print(f"http://127.0.0.1:8421/view?key={KEY} and sign in with this read token")
+    print(f"(valid for a day): {secret}")
 
 
 def wait_for_tail(tail: subprocess.Popen[bytes]) -> None:
