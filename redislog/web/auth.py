@@ -49,9 +49,6 @@ async def authorize(request: HTTPConnection, scope: str) -> Token:
     Raises:
         HTTPError: 401 without a valid token, 403 when its scope is too weak.
     """
-    from redislog.web.app import service_of
-
-    service = service_of(request)
     if "authorization" not in request.headers and sessions.COOKIE in request.cookies:
         return await sessions.authorize(request, scope)
     secret = secret_of(request)
@@ -61,13 +58,8 @@ async def authorize(request: HTTPConnection, scope: str) -> Token:
             "a token is required (Authorization: Bearer <token>)",
             {"WWW-Authenticate": "Bearer"},
         )
-    address = request.client.host if request.client is not None else "?"
-    token = await run_in_threadpool(service.verifier.verify, service.client, secret)
+    token = await verify(request, secret)
     if token is None:
-        wait = service.failures.delay(address)
-        service.failures.failed(address)
-        if wait:
-            await asyncio.sleep(wait)
         raise HTTPError(
             401,
             "invalid, revoked or expired token",
@@ -75,6 +67,22 @@ async def authorize(request: HTTPConnection, scope: str) -> Token:
         )
     if not token.allows(scope):
         raise HTTPError(403, f"this token's scope is {token.scope}; this needs {scope}")
+    return token
+
+
+async def verify(request: HTTPConnection, secret: str) -> Token | None:
+    """The live token whose secret is *secret*, else None, answered more
+    slowly after each failure from the same address."""
+    from redislog.web.app import service_of
+
+    service = service_of(request)
+    address = request.client.host if request.client is not None else "?"
+    token = await run_in_threadpool(service.verifier.verify, service.client, secret)
+    if token is None:
+        wait = service.failures.delay(address)
+        service.failures.failed(address)
+        if wait:
+            await asyncio.sleep(wait)
     return token
 
 

@@ -15,7 +15,6 @@ for without a live session redirects to the sign-in page, which returns to it.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import secrets
 import string
@@ -29,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from redislog.web import sessions
+from redislog.web import auth, sessions
 from redislog.web.auth import HTTPError
 
 #: The pages' Content-Security-Policy.
@@ -151,13 +150,8 @@ async def signin(request: Request) -> Response:
     ):
         return _signin_page(request, "The form had expired: please sign in again.", 403)
     secret = form.get("token", "").strip()
-    address = request.client.host if request.client is not None else "?"
-    token = await run_in_threadpool(service.verifier.verify, service.client, secret)
+    token = await auth.verify(request, secret)
     if token is None:
-        wait = service.failures.delay(address)
-        service.failures.failed(address)
-        if wait:
-            await asyncio.sleep(wait)
         return _signin_page(request, "That token is invalid, revoked or expired.", 401)
     session_id, session = await run_in_threadpool(sessions.start, service.client, token)
     target = _local(form.get("next"))
