@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -23,6 +24,9 @@ from redislog.web.follow import Hub
 from redislog.web.limits import Buckets, Failures, Limits
 
 _log = logging.getLogger("redislog.web")
+
+#: Requests' Redis calls running at once (and so their Redis connections).
+REQUEST_THREADS = 8
 
 #: Headers on every answer: nothing here is a page that may run scripts,
 #: be framed, sniffed or cached.
@@ -178,6 +182,10 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Every blocking Redis call of a request runs on this thread pool and
+        # holds a pooled connection meanwhile: bounding the threads bounds the
+        # connections, whatever the number of clients.
+        to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         yield
         await app.state.service.hub.close()
         app.state.service.close()
