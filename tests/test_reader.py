@@ -12,9 +12,10 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from redislog import connection, filters, keys, prefilter, reader, scripts
+from redislog import connection, filters, keys, prefilter, reader
 from redislog.entry import Entry, decode
 from redislog.reader import _shared
+from redislog.scripts import lua
 from tests.proxy import Proxy
 from tests.servers import Server
 from tests.support import wait_until_following
@@ -144,7 +145,7 @@ def test_live_records_come_from_the_list_whatever_the_inbox_lost(
     )  # fmt: skip
     batches = tail.batches()
     assert messages(itertools.islice(batches, 1)) == ["m0"]
-    monkeypatch.setattr(scripts, "INBOX_CAP", 4)
+    monkeypatch.setattr(lua, "INBOX_CAP", 4)
     push(client, key, *(ours(i) for i in range(1, 11)))  # the inbox keeps 4
     time.sleep(0.1)
     assert messages(itertools.islice(batches, 1)) == [f"m{i}" for i in range(1, 11)]

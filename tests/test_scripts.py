@@ -11,7 +11,7 @@ import redis
 from redis.crc import key_slot
 
 from redislog import filters, keys, prefilter, scripts
-from redislog.scripts import Anchor, Registration, TrimStatus, WindowStatus
+from redislog.scripts import Anchor, Registration, TrimStatus, WindowStatus, lua
 from tests.servers import Server
 from tests.support.acl import as_user, load_users, variants
 from tests.support.records import ours, push
@@ -50,7 +50,7 @@ def test_push_skips_a_batch_number_already_stored(client: redis.Redis, key: str)
 def test_push_feeds_live_inboxes_caps_them_and_drops_expired_tails(
     client: redis.Redis, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scripts, "INBOX_CAP", 2)
+    monkeypatch.setattr(lua, "INBOX_CAP", 2)
     now = now_ms(client)
     client.zadd(keys.tails(key), {"live": now + 60_000, "gone": now - 1})
     client.rpush(keys.inbox(key, "gone"), b"stale")
@@ -199,7 +199,7 @@ def test_backlog_follows_an_anchor_moved_by_foreign_pushes(
     client.lpush(key, b"foreign")
     moved = read()
     assert (moved.status, moved.correction, moved.newest) == (WindowStatus.READ, 1, ours(8))
-    monkeypatch.setattr(scripts, "RELOCATE_BUDGET", 1)
+    monkeypatch.setattr(lua, "RELOCATE_BUDGET", 1)
     client.lpush(key, *(f"more {i}".encode() for i in range(2000)))
     searching = read(1)
     assert searching.status is WindowStatus.RELOCATING
@@ -240,7 +240,7 @@ def test_scan_reads_windows_after_its_anchor_wherever_it_moved(
     assert (second.status, second.start, second.candidates) == (
         WindowStatus.READ, 5, [ours(6), ours(5), ours(4)],
     )  # fmt: skip
-    monkeypatch.setattr(scripts, "RELOCATE_BUDGET", 1)
+    monkeypatch.setattr(lua, "RELOCATE_BUDGET", 1)
     client.lpush(key, *(f"more {i}".encode() for i in range(2000)))
     relocating = scan(6, second.last)
     assert relocating.status is WindowStatus.RELOCATING
@@ -269,13 +269,13 @@ def test_trim_drops_the_old_end_only_if_it_is_as_read(client: redis.Redis, key: 
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[bytes], list[Any]]]:
     """The KEYS and ARGV of every script call from now on."""
     seen: list[tuple[list[bytes], list[Any]]] = []
-    run = scripts._run
+    run = lua.run
 
     def record(client: Any, source: str, keys: list[bytes], args: list[Any]) -> Any:
         seen.append((list(keys), list(args)))
         return run(client, source, keys, args)
 
-    monkeypatch.setattr(scripts, "_run", record)
+    monkeypatch.setattr(lua, "run", record)
     return seen
 
 
