@@ -41,11 +41,11 @@ class Search:
     before the search reached them are gone (see ``progress.trimmed``).
 
     Two ways to pre-filter (see ``prefilter``): when the query has text to
-    look for and the server is near (*local*), plain LRANGE windows are
-    checked here, a few C-level passes over each window's bytes (cheaper for
-    Redis than any script, and no slower over a local socket); otherwise the
-    ``SCAN`` script filters on the server and only candidates cross the
-    network.
+    look for, no field condition or logger, and the server is near (*local*),
+    plain LRANGE windows are checked here, a few C-level passes over each
+    window's bytes (cheaper for Redis than any script, and no slower over a
+    local socket); otherwise the ``SCAN`` script filters on the server and
+    only candidates cross the network.
 
     Args:
         client: a connected client.
@@ -77,7 +77,8 @@ class Search:
         self._on_window = on_window
         self._window = window
         self._pacer = Pacer(window)
-        self._here = local and bool(self._pre.groups)
+        # Field conditions and loggers are decided on the server only.
+        self._here = local and bool(self._pre.groups) and not self._pre.decides
         self.progress = Progress()
 
     def newest_first(self) -> Iterator[Entry]:
