@@ -30,6 +30,8 @@ class Progress:
     total: int = 0
     #: Keys whose oldest records were trimmed away while being searched.
     trimmed: list[str] = field(default_factory=list)
+    #: The time of the oldest record read so far (a tail's backlog sets it).
+    reached: float | None = None
 
 
 class Search:
