@@ -432,7 +432,7 @@ for g = 1, tonumber(ARGV[a]) do
     local plain = nil
     if not parts and match(key, '^[%w_-]+$') and (op == '=' or (number and (op == '>'
         or op == '>=' or op == '<' or op == '<='))) then
-      plain = '"' .. key:gsub('%W', '%%%0') .. '"%s*:%s*'
+      plain = '"' .. key .. '"'
     end
     test[c] = {op = op, key = key, parts = parts, value = ARGV[a + 4], number = number,
       needles = needles, plain = plain}
@@ -616,14 +616,18 @@ local function fails_plainly(el, c)
   end
   local at = 1
   while true do
-    local _, stop = find(el, pattern, at)
+    local _, stop = find(el, pattern, at, true)
     if not stop then
       return true
     end
-    local text = match(el, '^(-?%d+%.?%d*[eE]?[+-]?%d*)%s*[,}%]]', stop + 1)
-    local n = text and tonumber(text)
-    if not n or n ~= n or abs(n) >= BIG or holds(c, n) then
-      return false
+    local text = match(el, '^%s*:%s*(-?%d+%.?%d*[eE]?[+-]?%d*)%s*[,}%]]', stop + 1)
+    if text then
+      local n = tonumber(text)
+      if not n or n ~= n or abs(n) >= BIG or holds(c, n) then
+        return false
+      end
+    elseif find(el, '^%s*:', stop + 1) then
+      return false  -- the key, with a value that is not a plain number
     end
     at = stop + 1
   end
