@@ -143,32 +143,55 @@ class Search:
             self._report()
 
     def _scan_there(self, key: str) -> Iterator[list[bytes]]:
-        """Candidates of *key*, window by window, filtered by the server."""
+        """Candidates of *key*, window by window, filtered by the server.
+
+        The next window is asked for (on another connection) as soon as a
+        window's reply is in, so the server filters it while this one's
+        candidates are decoded and checked: where it starts depends only on
+        the reply, never on the checking.
+        """
         since = self._pre.since
-        start = 0
-        anchor: bytes | None = None
-        while True:
+
+        def call(start: int, anchor: bytes | None) -> tuple[scripts.ScanReply, float, int]:
             started = time.monotonic()
             size = self._pacer.size
             reply = scripts.scan(
                 self._client, log=key, start=start, count=size, anchor=anchor,
                 filter_args=self._filter_args,
             )  # fmt: skip
-            if reply.status is WindowStatus.TRIMMED:
-                self.progress.trimmed.append(key)
-                return
-            start = reply.start
-            if reply.status is WindowStatus.RELOCATING:
-                continue
-            self._pacer.measure(time.monotonic() - started, reply.read)
-            self.progress.scanned += reply.read
-            yield reply.candidates
-            if reply.read < size:
-                return  # the end of the list
-            if since is not None and reply.maxts is not None and reply.maxts < since:
-                return  # newest first: everything further is older still
-            anchor = reply.last
-            start += reply.read
+            return reply, time.monotonic() - started, size
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="redislog-search")
+        try:
+            anchor: bytes | None = None
+            pending = pool.submit(call, 0, anchor)
+            while True:
+                reply, elapsed, size = pending.result()
+                if reply.status is WindowStatus.TRIMMED:
+                    self.progress.trimmed.append(key)
+                    return
+                start = reply.start
+                if reply.status is WindowStatus.RELOCATING:
+                    pending = pool.submit(call, start, anchor)
+                    continue
+                self._pacer.measure(elapsed, reply.read)
+                self.progress.scanned += reply.read
+                # Short: the end of the list; older than --since: newest
+                # first, everything further is older still.
+                done = reply.read < size or (
+                    since is not None and reply.maxts is not None and reply.maxts < since
+                )
+                if not done:
+                    anchor = reply.last
+                    pending = pool.submit(call, start + reply.read, anchor)
+                yield reply.candidates
+                if done:
+                    return
+        finally:
+            # Not waiting for a call in flight: when the search is given up
+            # (Ctrl-C, or enough matches), a frozen server must not hold the
+            # way out.
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _scan_here(self, key: str) -> Iterator[list[bytes]]:
         """Candidates of *key*, window by window, filtered here.
