@@ -22,6 +22,8 @@ records are access logs with a 5xx ``status``.
    - ``-g timeout`` (smart case: lower case ignores case) vs ``grep -i timeout``
    - ``-g timeout --case-sensitive`` vs ``grep timeout``
    - ``-k 'status>=500'`` vs ``grep -E '"status":5[0-9][0-9][,}]'``
+   - ``-k order_id=7`` (a value about 1 in 25,000 records holds) vs
+     ``grep -E '"order_id":7[,}]'``
 
    where the pipeline is ``redis-cli --raw lrange KEY 0 -1 | grep ...``
    (redis-cli and grep from PATH; without them the pipeline rows are skipped,
@@ -113,6 +115,7 @@ class BenchError(RuntimeError):
 TERM_ANY = "term, any case"
 TERM_LOWER = "term, lower case"
 SERVER_ERROR = "status >= 500"
+ORDER = "order_id = 7"
 
 _PATHS = (
     ("GET", "/api/products"),
@@ -305,13 +308,16 @@ def _record(
             )  # fmt: skip
     elif roll < 0.99:
         cents = _between(rng, 199, 250_000)
+        order = _between(rng, 1, 1_000)
         record = make(
             "shop.payments", info, "/srv/shop/shop/payments.py", 45,
             "charged %d cents to customer %s", (cents, f"cus_{rng.getrandbits(48):012x}"), None,
             func="charge",
             extra={"amount_cents": cents, "currency": _pick(rng, ("EUR", "USD", "GBP")),
-                   "order_id": _between(rng, 1, 10_000_000)},
+                   "order_id": order},
         )  # fmt: skip
+        if order == 7:
+            tags = (ORDER,)
     elif roll < 0.995:
         job = f"{rng.getrandbits(40):010x}"
         record = make(
@@ -342,7 +348,7 @@ def encode_chunk(chunk: Chunk) -> tuple[list[bytes], dict[str, int]]:
         _failure(ConnectionResetError, "[Errno 104] Connection reset by peer"),
     ]
     step = SPAN / max(chunk.n - 1, 1)
-    tallies = dict.fromkeys((TERM_ANY, TERM_LOWER, SERVER_ERROR), 0)
+    tallies = dict.fromkeys((TERM_ANY, TERM_LOWER, SERVER_ERROR, ORDER), 0)
     out = []
     for i in range(chunk.first, chunk.first + chunk.count):
         record, tags = _record(rng, shapes, failures)
@@ -377,7 +383,7 @@ def fill(client: redis.Redis, key: str, n: int, seed: int = SEED) -> dict[str, i
     """
     end = time.time()
     chunks = [Chunk(seed, first, min(CHUNK, n - first), n, end) for first in range(0, n, CHUNK)]
-    totals = dict.fromkeys((TERM_ANY, TERM_LOWER, SERVER_ERROR), 0)
+    totals = dict.fromkeys((TERM_ANY, TERM_LOWER, SERVER_ERROR, ORDER), 0)
     pipe = client.pipeline(transaction=False)
     with _builders() as pool:
         results = pool.map(encode_chunk, chunks) if pool else map(encode_chunk, chunks)
@@ -543,6 +549,10 @@ SEARCH_CASES = (
     SearchCase(
         "field", ("-k", "status>=500"), ("-E", '"status":5[0-9][0-9][,}]'), SERVER_ERROR,
         lambda r: _status(r) >= 500,
+    ),
+    SearchCase(
+        "order", ("-k", "order_id=7"), ("-E", '"order_id":7[,}]'), ORDER,
+        lambda r: r.get("order_id") == 7,
     ),
 )  # fmt: skip
 

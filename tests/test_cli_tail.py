@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -15,7 +17,15 @@ import redis
 
 from redislog import RedisHandler, keys
 from tests.servers import Server
-from tests.support import Background, attach, log_records, run_cli, wait_for, wait_until_following
+from tests.support import (
+    Background,
+    attach,
+    log_records,
+    run_cli,
+    run_in_terminal,
+    wait_for,
+    wait_until_following,
+)
 from tests.support.hostile import HOSTILE_ELEMENTS, SGR, assert_no_raw_controls
 
 NO_DISK = "the server keeps no data on disk: a restart loses every log"
@@ -385,3 +395,48 @@ def test_tail_since_shows_everything_since_then(
     capped = run_cli(*base, "-S", "30m", "-n", "3")
     assert capped.stdout.splitlines() == [f"new {i}" for i in range(22, 25)]
     assert run_cli(*base).stdout.splitlines() == [f"new {i}" for i in range(15, 25)]
+
+
+def test_a_filtered_tail_shows_how_far_back_it_looked_for_old_matches(
+    server_factory: Callable[..., Server], key: str
+) -> None:
+    """A filtered tail whose only match is the oldest record shows progress
+    while it reads its backlog, on a terminal only (not while stdout goes to
+    a pager or a file), and then the match."""
+    server = server_factory()
+    client = server.client()
+    raws = [orjson.dumps({"ts": 1.7e9 + i, "msg": f"m {i}", "seq": i}) for i in range(200_000)]
+    for first in range(0, len(raws), 20_000):
+        client.lpush(key, *raws[first : first + 20_000])
+    client.sadd(keys.INDEX, key)
+
+    def tail(stdout_terminal: bool) -> tuple[str, str]:
+        thawer = threading.Timer(1.5, server.thaw)
+
+        def freeze_once_reading(shown: str) -> None:
+            # The server stops answering for 1.5 s once the tail began: the
+            # backlog outlasts the second before progress shows.
+            began = "redislog: reading" in shown
+            if began and not thawer.is_alive() and not thawer.finished.is_set():
+                server.freeze()
+                thawer.start()
+
+        try:
+            code, terminal, out = run_in_terminal(
+                "tail", key, "-k", "seq=0", "--no-follow", "-o", "cat", "--url", server.url,
+                stdout_terminal=stdout_terminal, react=freeze_once_reading,
+            )  # fmt: skip
+        finally:
+            thawer.cancel()
+            server.thaw()
+        assert code == 0, terminal
+        return terminal, out
+
+    progress = re.compile(r"read [0-9,]+ of 200,000 records, back to [^,]+ ago, looking")
+    terminal, out = tail(stdout_terminal=False)
+    assert not progress.search(terminal)
+    assert out.splitlines() == ["m 0"]
+    terminal, _ = tail(stdout_terminal=True)
+    assert progress.search(terminal)
+    # The progress line is cleared before the match is shown.
+    assert terminal.endswith("\r\x1b[Km 0\r\n")

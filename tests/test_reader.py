@@ -435,3 +435,196 @@ def test_consumer_reconnects(client: redis.Redis, key: str, shared_server: Serve
         batches.close()
     finally:
         proxy.close()
+
+
+# -- field conditions and loggers decided by the server ----------------------------
+
+# Records the field tests must survive: other writers' key orders, spacing and
+# escapes, nested values, numbers as strings, big and odd numbers, unicode,
+# duplicate keys, broken JSON and elements that are not objects.
+FIELD_CORPUS = [
+    ours(1, order_id=7, status=500, user="ada", cart={"items": [{"sku": "a-1", "n": 2}]}),
+    ours(2, order_id=70, status=404, user="Ada", cart={"items": []}),
+    ours(3, order_id="7", status="503", user="bob", logger="app.db"),
+    ours(4, order_id=7.0, status=500.5, user="ada lovelace", logger="app.dbx"),
+    ours(5, order_id=9007199254740993, status=2**64, logger="app.db.pool"),
+    ours(6, order_id=None, status=True, user=None, logger="other"),
+    ours(7, order_id=[7], status={"code": 500}, user=["ada"]),
+    ours(8, order_id=-0.0, status=" 501 ", user="", tags={"a.b": 1}),
+    ours(9, status="5e2", user="café", **{"ключ": "значение", "order.id": 8}),
+    ours(10, status="1_000", user="\U0001f600", order={"id": 7, "lines": [3, 4]}),
+    ours(11, status="NaN", user="x\u0000y", logger="app"),
+    ours(12, status="inf", logger="app.db"),
+    ours(13, status="\u0665\u0660\u0660"),  # Arabic-Indic digits: Python's float reads 500
+    b'{"status": 502, "order_id": 7, "logger": "app.db", "msg": "spaced out"}',
+    b'{"msg":"escaped key","\\u006frder_id":7,"st\\u0061tus":599,"logger":"app\\u002edb"}',
+    b'{"msg":"escaped value","user":"\\u0061da","order_id":"\\u0037"}',
+    b'{"msg":"dup","order_id":8,"order_id":7,"status":200,"status":500}',
+    b'{"msg":"big","order_id":7e0,"status":5E2,"n":1e999}',
+    b'{"msg":"deep","a":{"b":{"c":[{"d":7},{"d":"8"}]}},"a.b":{"c":1}}',
+    # A plain key's number read from the bytes: nested, quoted, spaced and
+    # duplicated occurrences of "status": and "order_id": around the real one.
+    b'{"msg":"nested first","a":{"status":200,"order_id":8},"status":500,"order_id":7}',
+    b'{"msg":"say \\"status\\":200 \\"order_id\\":8","status":503,"order_id":7}',
+    b'{"msg":"odd key","x\\"status":200,"status" :\t 501\n,"order_id" : 7 }',
+    b'{"msg":"numbers","status":5e2,"order_id":7.00}',
+    b'{"msg":"more numbers","status":1E+3,"order_id":-0,"n":[{"status":999}]}',
+    b'{"msg":"in a list","list":[{"status":500}],"status":200}',
+    b'{"msg":"string","status":"200","order_id":"7"}',
+    b'{"msg":"nested last","status":200,"order_id":8,"a":{"status":500,"order_id":7}}',
+    b'{"msg":"list path","items":["x","y"],"0":"top"}',
+    b'{"msg":"empty","order":{},"items":[],"user":{}}',
+    b'{"message": "logstash", "logger_name": "app.db", "status": "500"}',
+    b'{"event": "structlog", "logger": "app.db", "order_id": 7, "level": "info"}',
+    b'{"name": "app.db", "levelname": "INFO", "msg": "python-json-logger", "status": 500}',
+    b'{"name": "app.db", "msg": "name is no logger here", "status": 500}',
+    b'{"logger": 42, "msg": "numeric logger", "status": 500}',
+    b'{"logger": ["app"], "logger_name": "app.db", "msg": "listed logger"}',
+    b'{"log.logger": "app.db", "msg": "ecs", "log": {"logger": "other"}}',
+    b'{"msg": "bad utf-8 \xff", "user": "ada\xff", "status": 500, "logger": "app.db"}',
+    "\ufeff".encode() + b'{"msg": "bom", "order_id": 7, "status": 500}',
+    b'{"msg": "ctl \x01 raw", "order_id": 7, "status": 500}',
+    b'{"msg": "nan", "status": NaN, "order_id": Infinity}',
+    b'{"msg": "huge int", "status": ' + b"9" * 5000 + b', "order_id": 7}',
+    b'{"msg": "lone surrogate \\ud800", "user": "\\udc00", "status": 500}',
+    b'{"msg": "truncated", "order_id": 7',
+    b'[{"order_id": 7}]',
+    b'"order_id"',
+    b"7",
+    b"null",
+    b"order_id=7 status=500 plain text",
+    b"",
+    b"{" * 2000 + b"}" * 2000,
+]
+FIELD_QUERIES = [
+    {"fields": ["order_id=7"]},
+    {"fields": ["order_id==7.0"]},
+    {"fields": ["order_id=7", "order_id=70"]},
+    {"fields": ["order_id!=7"]},
+    {"fields": ["order_id=null"]},
+    {"fields": ["order_id=[7]"]},
+    {"fields": ["order_id=9007199254740992"]},
+    {"fields": ["order_id=inf"]},
+    {"fields": ["order_id!=9007199254740993"]},
+    {"fields": ["order_id!=9007199254740992"]},
+    {"fields": ["status<=18446744073709551615"]},
+    {"fields": ["status=true"]},
+    {"fields": ["status>=500"]},
+    {"fields": ["status=500"]},
+    {"fields": ["status=5e2"]},
+    {"fields": ["status=200", "status=503"]},
+    {"fields": ["status>=500", "order_id=7"]},
+    {"fields": ["status>500"]},
+    {"fields": ["status<500"]},
+    {"fields": ["status<=500.5"]},
+    {"fields": ["status>=1e3"]},
+    {"fields": ["status>-1"]},
+    {"fields": ["user=ada"]},
+    {"fields": ["user!=ada"]},
+    {"fields": ["user="]},
+    {"fields": ["user=café"]},
+    {"fields": ["user=\U0001f600"]},
+    {"fields": ["user=x\u0000y"]},
+    {"fields": ["user~ada"]},
+    {"fields": ["user~^ad"]},
+    {"fields": ["user~(?i)ADA"]},
+    {"fields": ["user~lovelace|bob"]},
+    {"fields": ["user!~ada"]},
+    {"fields": ["user"]},
+    {"fields": ["!user"]},
+    {"fields": ["!order_id", "status"]},
+    {"fields": ["ключ=значение"]},
+    {"fields": ["order.id=7"]},
+    {"fields": ["order.id>7"]},
+    {"fields": ["order.lines.1=4"]},
+    {"fields": ["cart.items.0.sku~a-"]},
+    {"fields": ["cart.items.0"]},
+    {"fields": ["a.b.c.0.d=7"]},
+    {"fields": ["a.b.c=1"]},
+    {"fields": ["items.1=y"]},
+    {"fields": ["items.\u0660=x"]},  # an Arabic-Indic zero
+    {"fields": ["0=top"]},
+    {"fields": ["tags.a.b=1"]},
+    {"fields": ["level=info"]},
+    {"fields": ["level!=INFO"]},
+    {"loggers": ["app.db"]},
+    {"loggers": ["app.db", "other"]},
+    {"loggers": ["app"], "fields": ["status>=500"]},
+    {"loggers": ["4"]},
+    {"loggers": ["42"]},
+    {"level": "info", "fields": ["order_id=7"], "since": "@1700000002"},
+]
+
+
+def _field_query_id(options: dict[str, object]) -> str:
+    return ",".join(f"{k}={v}" for k, v in options.items()).encode("unicode_escape").decode()
+
+
+@pytest.mark.parametrize("options", FIELD_QUERIES, ids=_field_query_id)
+def test_server_side_field_tests_never_drop_a_match(
+    client: redis.Redis, key: str, options: dict[str, object]
+) -> None:
+    """The server-side filter keeps every record the full query matches, and
+    a search returns exactly those, in order."""
+    push(client, key, *FIELD_CORPUS)
+    query = filters.parse_query(**options)  # type: ignore[arg-type]
+    pre = prefilter.for_query(query)
+    expected = [raw for raw in reversed(FIELD_CORPUS) if query.matches(decode(raw, key))]
+    reply = scripts.scan(client, log=key, start=0, count=1000, anchor=None, filter_args=pre.args())
+    assert reply.read == len(FIELD_CORPUS)
+    kept = set(reply.candidates)
+    assert [raw for raw in expected if raw not in kept] == []
+    for local in (True, False):
+        search = reader.Search(client, [key], query=query, local=local)
+        assert [entry.raw for entry in search.newest_first()] == expected, local
+
+
+@pytest.mark.parametrize(
+    ("condition", "kept"),
+    [
+        ("order_id=7", 1),
+        ("order_id!=7", 5),
+        ("status>=500", 2),
+        ("status<=200", 2),
+        ("user=ada", 1),
+        ("user~lace", 1),
+        ("user", 2),
+        ("!user", 4),
+        ("cart.items.0.sku=a-1", 1),
+    ],
+)
+def test_server_side_field_tests_send_only_matches(
+    client: redis.Redis, key: str, condition: str, kept: int
+) -> None:
+    """On redislog's own records, only the matches cross the network."""
+    raws = [
+        ours(1, order_id=7, status=500, user="ada", cart={"items": [{"sku": "a-1"}]}),
+        ours(2, order_id=8, status=200, user="ada lovelace"),
+        ours(3, order_id=70, status=503),
+        ours(4, order_id="77", status="200"),
+        ours(5, status=404),
+        ours(6, order_id=None, status=None),
+    ]
+    push(client, key, *raws)
+    query = filters.parse_query(fields=[condition])
+    reply = scripts.scan(
+        client, log=key, start=0, count=1000, anchor=None,
+        filter_args=prefilter.for_query(query).args(),
+    )  # fmt: skip
+    expected = [raw for raw in reversed(raws) if query.matches(decode(raw, key))]
+    assert reply.candidates == expected
+    assert len(expected) == kept
+
+
+def test_server_side_logger_test_sends_only_the_logger_and_its_children(
+    client: redis.Redis, key: str
+) -> None:
+    raws = [ours(1, logger="app.db"), ours(2, logger="app.dbx"), ours(3, logger="app.db.pool"),
+            ours(4, logger="app", msg="app.db in the message")]  # fmt: skip
+    push(client, key, *raws)
+    query = filters.parse_query(loggers=["app.db"])
+    reply = scripts.scan(
+        client, log=key, start=0, count=1000, anchor=None,
+        filter_args=prefilter.for_query(query).args(),
+    )  # fmt: skip
+    assert reply.candidates == [raws[2], raws[0]]

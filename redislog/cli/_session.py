@@ -100,7 +100,8 @@ class Notices:
             _Stderr.line(message, end="")
             _Stderr.progress_shown = True
 
-    def clear(self) -> None:
+    @staticmethod
+    def clear() -> None:
         """Remove a progress line, before other output."""
         _Stderr.clear()
 

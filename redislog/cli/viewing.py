@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from redislog import connection, filters, jsonlines, levels, reader
+from redislog import connection, filters, jsonlines, levels, reader, timefmt
 from redislog import stats as counting
 from redislog.cli._app import app
 from redislog.cli._options import (
@@ -100,6 +100,7 @@ def tail(
         source = reader.Tail(
             session.link(), chosen, lines=newest, follow=not no_follow, query=query, watch=watch,
             on_live=_live_rule(renderer, output) if not output.quiet else None,
+            on_window=session.notices.reporter(_backlog_progress) if not query.empty else None,
         )  # fmt: skip
     session.announce("consuming from" if consume else "reading from", chosen or names or [])
     for line in awaited:
@@ -111,11 +112,20 @@ def tail(
     try:
         with failing(f"reading from {session.where} failed"), output_guard():
             for batch in batches:
+                session.notices.clear()
                 for entry in batch:
                     renderer.write(entry)
                 renderer.flush()
     finally:
         batches.close()
+
+
+def _backlog_progress(progress: reader.Progress) -> str:
+    """How far a filtered tail got through its backlog, looking for matches."""
+    text = f"read {progress.scanned:,} of {progress.total:,} records"
+    if progress.reached is not None:
+        text += f", back to {timefmt.relative(time.time() - progress.reached)}"
+    return f"{text}, looking for matches"
 
 
 def _live_rule(renderer: Renderer, output: Output) -> Callable[[], None] | None:
@@ -126,6 +136,7 @@ def _live_rule(renderer: Renderer, output: Output) -> Callable[[], None] | None:
 
     def rule() -> None:
         renderer.flush()  # the backlog first, on a terminal shared with stderr
+        Notices.clear()  # and no progress line left
         colored = use_color("never" if output.no_color else output.color, sys.stderr)
         line = "── live ──"
         sys.stderr.write(f"\x1b[2m{line}\x1b[0m\n" if colored else f"{line}\n")

@@ -30,6 +30,8 @@ class Progress:
     total: int = 0
     #: Keys whose oldest records were trimmed away while being searched.
     trimmed: list[str] = field(default_factory=list)
+    #: The time of the oldest record read so far (a tail's backlog sets it).
+    reached: float | None = None
 
 
 class Search:
@@ -41,11 +43,11 @@ class Search:
     before the search reached them are gone (see ``progress.trimmed``).
 
     Two ways to pre-filter (see ``prefilter``): when the query has text to
-    look for and the server is near (*local*), plain LRANGE windows are
-    checked here, a few C-level passes over each window's bytes (cheaper for
-    Redis than any script, and no slower over a local socket); otherwise the
-    ``SCAN`` script filters on the server and only candidates cross the
-    network.
+    look for, no field condition or logger, and the server is near (*local*),
+    plain LRANGE windows are checked here, a few C-level passes over each
+    window's bytes (cheaper for Redis than any script, and no slower over a
+    local socket); otherwise the ``SCAN`` script filters on the server and
+    only candidates cross the network.
 
     Args:
         client: a connected client.
@@ -77,7 +79,8 @@ class Search:
         self._on_window = on_window
         self._window = window
         self._pacer = Pacer(window)
-        self._here = local and bool(self._pre.groups)
+        # Field conditions and loggers are decided on the server only.
+        self._here = local and bool(self._pre.groups) and not self._pre.decides
         self.progress = Progress()
 
     def newest_first(self) -> Iterator[Entry]:
@@ -140,32 +143,55 @@ class Search:
             self._report()
 
     def _scan_there(self, key: str) -> Iterator[list[bytes]]:
-        """Candidates of *key*, window by window, filtered by the server."""
+        """Candidates of *key*, window by window, filtered by the server.
+
+        The next window is asked for (on another connection) as soon as a
+        window's reply is in, so the server filters it while this one's
+        candidates are decoded and checked: where it starts depends only on
+        the reply, never on the checking.
+        """
         since = self._pre.since
-        start = 0
-        anchor: bytes | None = None
-        while True:
+
+        def call(start: int, anchor: bytes | None) -> tuple[scripts.ScanReply, float, int]:
             started = time.monotonic()
             size = self._pacer.size
             reply = scripts.scan(
                 self._client, log=key, start=start, count=size, anchor=anchor,
                 filter_args=self._filter_args,
             )  # fmt: skip
-            if reply.status is WindowStatus.TRIMMED:
-                self.progress.trimmed.append(key)
-                return
-            start = reply.start
-            if reply.status is WindowStatus.RELOCATING:
-                continue
-            self._pacer.measure(time.monotonic() - started, reply.read)
-            self.progress.scanned += reply.read
-            yield reply.candidates
-            if reply.read < size:
-                return  # the end of the list
-            if since is not None and reply.maxts is not None and reply.maxts < since:
-                return  # newest first: everything further is older still
-            anchor = reply.last
-            start += reply.read
+            return reply, time.monotonic() - started, size
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="redislog-search")
+        try:
+            anchor: bytes | None = None
+            pending = pool.submit(call, 0, anchor)
+            while True:
+                reply, elapsed, size = pending.result()
+                if reply.status is WindowStatus.TRIMMED:
+                    self.progress.trimmed.append(key)
+                    return
+                start = reply.start
+                if reply.status is WindowStatus.RELOCATING:
+                    pending = pool.submit(call, start, anchor)
+                    continue
+                self._pacer.measure(elapsed, reply.read)
+                self.progress.scanned += reply.read
+                # Short: the end of the list; older than --since: newest
+                # first, everything further is older still.
+                done = reply.read < size or (
+                    since is not None and reply.maxts is not None and reply.maxts < since
+                )
+                if not done:
+                    anchor = reply.last
+                    pending = pool.submit(call, start + reply.read, anchor)
+                yield reply.candidates
+                if done:
+                    return
+        finally:
+            # Not waiting for a call in flight: when the search is given up
+            # (Ctrl-C, or enough matches), a frozen server must not hold the
+            # way out.
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _scan_here(self, key: str) -> Iterator[list[bytes]]:
         """Candidates of *key*, window by window, filtered here.

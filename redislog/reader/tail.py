@@ -44,6 +44,7 @@ from redislog.reader._shared import (
     merge,
     plural,
 )
+from redislog.reader.search import Progress
 from redislog.scripts import (
     Anchor,
     AttachReply,
@@ -126,6 +127,8 @@ class Tail:
             one are followed too (``*`` for every key).
         timing: registration, heartbeat, blocking and window sizes.
         on_live: called once the backlog is shown and following begins.
+        on_window: called after each window of the backlog with how far
+            reading it got (:attr:`progress`).
     """
 
     def __init__(
@@ -139,6 +142,7 @@ class Tail:
         watch: Sequence[str] = (),
         timing: Timing = Timing(),
         on_live: Callable[[], None] | None = None,
+        on_window: Callable[[Progress], None] | None = None,
     ) -> None:
         self.tail_id = secrets.token_hex(8)
         self._link = link
@@ -161,6 +165,10 @@ class Tail:
         self._closed = False
         self._arrived: Arrived = Arrived()
         self._on_live = on_live
+        self._on_window = on_window
+        #: How far reading the backlog got: records read (before the filter)
+        #: of the snapshots' total, and back to when.
+        self.progress = Progress()
         self._stopped = threading.Event()
 
     @property
@@ -264,6 +272,7 @@ class Tail:
         if lines == 0:
             return
         pairs = list(zip(self._regs, snapshots, strict=True))
+        self.progress.total = sum(snap.length for snap in snapshots)
         if lines is None and self._pre.since is not None:
             # Everything since then: read from the new end, which stops at
             # the first window older than that (a journalctl -S).
@@ -296,7 +305,18 @@ class Tail:
             if reply.status is WindowStatus.RELOCATING:
                 continue
             self._pacer.measure(time.monotonic() - started, reply.read)
+            self._report(reply)
             return reply
+
+    def _report(self, reply: BacklogReply) -> None:
+        progress = self.progress
+        progress.scanned += reply.read
+        if self._on_window is None or not reply.read:
+            return
+        ts = decode(reply.oldest, "").ts  # one record per window
+        if ts is not None and (progress.reached is None or ts < progress.reached):
+            progress.reached = ts
+        self._on_window(progress)
 
     # How the backlog stays exact while the list changes: ATTACH records the
     # list's length L at the instant of registration, and from then on every
@@ -340,31 +360,42 @@ class Tail:
             )
         yield from self._matching(reversed(first), reg.key)
 
-    def _newest_first(self, reg: _Registration, snapshot: AttachReply, lines: int) -> list[Entry]:
-        """Up to *lines* matching records of the snapshot, newest first."""
+    def _newest_first(
+        self, reg: _Registration, snapshot: AttachReply, lines: int
+    ) -> Iterator[Entry]:
+        """Up to *lines* matching records of the snapshot, newest first.
+
+        Lazily: a window is read only when its records are asked for, so the
+        scan ends as soon as the newest *lines* matches of every key are
+        chosen.
+        """
         first = snapshot.newest
-        found = list(itertools.islice(self._matching(first, reg.key), lines))
+        found = 0
+        for entry in itertools.islice(self._matching(first, reg.key), lines):
+            found += 1
+            yield entry
         index = len(first)
         anchor = Anchor(index - 1, first[-1]) if first else None
         since = self._pre.since
-        while len(found) < lines and index < snapshot.length:
+        while found < lines and index < snapshot.length:
             size = self._pacer.size
             if self._query is None:
-                size = min(size, lines - len(found))
+                size = min(size, lines - found)
             hi = min(snapshot.length - 1, index + size - 1)
             window = self._window(reg, index, hi, anchor)
             if window.status is not WindowStatus.READ:
                 break
-            found.extend(
-                itertools.islice(self._matching(window.candidates, reg.key), lines - len(found))
+            matches = list(
+                itertools.islice(self._matching(window.candidates, reg.key), lines - found)
             )
+            found += len(matches)
+            yield from matches
             if window.read < hi - index + 1:
                 break  # the rest was trimmed by the cap
             anchor = Anchor(hi, window.oldest)
             if since is not None and window.maxts is not None and window.maxts < since:
                 break  # everything further is older still
             index = hi + 1
-        return found
 
     # -- live records ------------------------------------------------------------
 
