@@ -64,7 +64,7 @@ RESERVED = frozenset(
 )
 
 #: The keys every record begins with, in this order: a wire contract.  The
-#: server-side pre-filter (``prefilter.LUA``) and the ``stats`` fast path read
+#: server-side pre-filter (``scripts.filtering``) and the ``stats`` fast path read
 #: a record's time, level and logger from its first bytes,
 #: ``{"ts":...,"level":"...","levelno":N,"logger":"..."``, without decoding
 #: it.  A record that begins otherwise is still read right, only slowly.

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from redislog import connection, filters, keys, prefilter, reader
+from redislog import connection, filters, keys, prefilter, reader, scripts
 from redislog.entry import Entry, decode
 from redislog.reader import _shared
 from redislog.scripts import lua

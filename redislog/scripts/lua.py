@@ -9,8 +9,8 @@ import weakref
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from redislog import prefilter
 from redislog.connection import Client
+from redislog.scripts import filtering
 
 # Records a tail's inbox holds at most: a tail reading too slowly loses the
 # oldest (counted in ``gaps``) rather than growing the server's memory.
@@ -49,8 +49,8 @@ def seconds(value: Any) -> float | None:
 
 
 def with_filter(first: int, body: str) -> str:
-    """*body* after the pre-filter (``prefilter.LUA``), its arguments from ARGV[*first*]."""
-    return f"local F = {first}\n{prefilter.LUA}\n{body}"
+    """*body* after the pre-filter (``filtering.LUA``), its arguments from ARGV[*first*]."""
+    return f"local F = {first}\n{filtering.LUA}\n{body}"
 
 
 class Anchor(NamedTuple):
