@@ -7,7 +7,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis
@@ -341,11 +341,12 @@ def test_search_progress_reports_windows(client: redis.Redis, key: str) -> None:
     assert seen[-1] == search.progress.total == 2000
 
 
-def test_tail_survives_cut_connections(
-    client: redis.Redis, key: str, shared_server: Server
-) -> None:
+def test_tail_survives_cut_connections(key: str, server_factory: Callable[..., Server]) -> None:
     """A lost connection (registration intact) resumes from the inbox: nothing missed."""
-    proxy = Proxy(shared_server.port)
+    # A server of its own: the only client blocked in BRPOP is this tail.
+    server = server_factory()
+    client = server.client()
+    proxy = Proxy(server.port)
     try:
         via = connection.resolve(f"redis://127.0.0.1:{proxy.port}/0")
         push(client, key, ours(0))
@@ -411,9 +412,12 @@ def test_tail_follows_keys_that_appear_later(
     assert client.zcard(keys.tails(f"{key}:b")) == 0
 
 
-def test_consumer_reconnects(client: redis.Redis, key: str, shared_server: Server) -> None:
+def test_consumer_reconnects(key: str, server_factory: Callable[..., Server]) -> None:
     """A consumer whose connection is cut says so, reconnects and goes on popping."""
-    proxy = Proxy(shared_server.port)
+    # A server of its own: the only client blocked in BRPOP is this consumer.
+    server = server_factory()
+    client = server.client()
+    proxy = Proxy(server.port)
     try:
         via = connection.resolve(f"redis://127.0.0.1:{proxy.port}/0")
 
