@@ -36,9 +36,10 @@ from typing import Any
 from playwright.sync_api import sync_playwright
 
 from bench._server import private_server
-from tests.support.browser import CAP, Served, Watched, launched, make_token, rows, state
+from tests.support.browser import CAP, Watched, launched, rows, state
 from tests.support.polling import wait_for
 from tests.support.records import ours, push
+from tests.support.web import Served, make_token
 
 KEY = "logs:bench:browser"
 OBSERVE = """() => {

@@ -21,19 +21,10 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from redislog import tokens
 from tests.servers import Server
-from tests.support.browser import (
-    CAP,
-    Served,
-    Watched,
-    launched,
-    make_token,
-    rows,
-    shop_records,
-    state,
-    wait_rows,
-)
+from tests.support.browser import CAP, Watched, launched, rows, shop_records, state, wait_rows
 from tests.support.polling import wait_for
 from tests.support.records import ours, push
+from tests.support.web import Served, make_token
 
 # The README's screenshots are rewritten when REDISLOG_SCREENSHOTS is set
 # (`make screenshots`); other runs take them into a temporary folder.

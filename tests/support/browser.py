@@ -10,22 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-import redis
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
-from redislog import tokens
-from tests.servers import free_port
 from tests.support.polling import wait_for
-from tests.support.processes import cli_env
 
 DISTRIBUTION_CHROMIUM = "/usr/bin/chromium"
 #: Flags for a machine with no outside network (and root, which needs no sandbox).
@@ -69,63 +61,6 @@ def launched(playwright: Playwright) -> Iterator[Browser]:
         yield browser
     finally:
         browser.close()
-
-
-class Served:
-    """``python -m redislog serve`` on a free loopback port, for *url*."""
-
-    def __init__(self, url: str, *args: str) -> None:
-        self.url = url
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "redislog", "serve", "--port", str(self.port), "--url", url,
-             *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=cli_env(REDISLOG_SERVE_BLOCK="0.5"),
-        )  # fmt: skip
-        self.errors: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        wait_for(self._up, 30, every=0.05, what=lambda: f"serve to answer: {self.errors}")
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.errors.append(line.rstrip("\n"))
-
-    def _up(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(f"serve exited {self.process.returncode}: {self.errors}")
-        try:
-            return httpx.get(self.base + "/healthz", timeout=2).status_code in (200, 503)
-        except httpx.TransportError:
-            return False
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self._reader.join(5)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
-
-
-_names = iter(range(10**9))
-
-
-def make_token(client: redis.Redis, scope: str = "read", keys: str = "*", **kw: Any) -> str:
-    """A new token's secret (its name unique)."""
-    name = f"b{next(_names)}-{scope}-{os.getpid()}"
-    _, secret = tokens.create(client, name, scope, keys=keys, **kw)
-    return secret
 
 
 class Watched:

@@ -83,7 +83,12 @@ def served(url: str, *args: str, **env: str) -> Iterator[Served]:
 
 
 def make_token(
-    client: redis.Redis, scope: str, keys: str = "*", *, ttl: float | None = None, **fields: Any
+    client: redis.Redis,
+    scope: str = "read",
+    keys: str = "*",
+    *,
+    ttl: float | None = None,
+    **fields: Any,
 ) -> str:
     """A new token's secret (its name unique)."""
     name = f"t{next(_names)}-{scope}-{secrets.token_hex(3)}"
