@@ -4,6 +4,7 @@ an HTTP client (httpx)."""
 from __future__ import annotations
 
 import json
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -530,6 +531,32 @@ def test_a_secret_in_a_cookie_is_no_session(web: Served, client: redis.Redis) ->
             browser.cookies.set(name, secret)
             assert browser.get("/api/logs").status_code == 401
             browser.cookies.clear()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_stopping_ends_streams_and_unregisters_at_once(
+    server_factory: Callable[..., Server], stop: signal.Signals
+) -> None:
+    """Ctrl-C (or SIGTERM) with a follower connected: its stream ends, the
+    feed's tail unregisters, and serve ends at once, silently, with the
+    signal's status."""
+    server = server_factory()
+    watcher = server.client()
+    running = Served(server.url)
+    try:
+        events = Events(running.client(make_token(watcher, "read")), "/api/logs/logs:stop/follow")
+        wait_for(lambda: watcher.zcard("{logs:stop}:tails") == 1, 20)
+        sent = time.monotonic()
+        running.process.send_signal(stop)
+        code = running.process.wait(20)
+        took = time.monotonic() - sent
+        events.close()
+    finally:
+        running.stop()
+    assert code in (128 + stop, -stop)  # a shell shows either as 130 (143)
+    assert took < 2  # the graceful shutdown's timeout is 2 s
+    assert watcher.zcard("{logs:stop}:tails") == 0
+    assert not [line for line in running.errors if "Traceback" in line or "ERROR" in line]
 
 
 # -- the command line ---------------------------------------------------------------------

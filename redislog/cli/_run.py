@@ -116,6 +116,10 @@ def _unless_taken() -> None:
     _arrived += 1
     deadline = time.monotonic() + _GRACE
     while _taken < _arrived:
+        if signal.getsignal(signal.SIGINT) is not _interrupt:
+            # A command with a handler of its own (serve's server) took it.
+            _arrived -= 1
+            return
         if time.monotonic() >= deadline:
             # No flush: the main thread may hold the streams' locks.
             os._exit(INTERRUPTED)

@@ -408,6 +408,8 @@ async def _follow(request: Request, patterns: list[str]) -> Response:
                 elif subscriber.failed is not None:
                     yield _notice("error", error=subscriber.failed)
                     return
+                elif subscriber.ended:
+                    return  # the server is stopping: the client reconnects later
                 else:
                     yield b": keep-alive\n\n"
         finally:

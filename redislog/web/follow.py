@@ -59,6 +59,8 @@ def event(entry: Entry) -> bytes:
 _TIMING = Timing()
 #: Records a subscriber may have waiting before the oldest are dropped.
 QUEUE_MAX = 10_000
+#: Seconds a stopping server waits for each feed's tail to unregister.
+STOP_WAIT = 3.0
 
 
 @dataclass(eq=False)
@@ -71,6 +73,7 @@ class Subscriber:
     waiting: deque[tuple[str | None, bytes]] = field(default_factory=deque)
     missed: int = 0
     failed: str | None = None
+    ended: bool = False
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def offer(self, batch: list[tuple[str | None, bytes]]) -> None:
@@ -88,9 +91,15 @@ class Subscriber:
         self.failed = message
         self._wake.set()
 
+    def end(self) -> None:
+        """The server is stopping: the stream ends after what is waiting
+        (called on the event loop)."""
+        self.ended = True
+        self._wake.set()
+
     async def wait(self, timeout: float) -> None:
         """Until something arrives, or *timeout* seconds."""
-        if self.waiting or self.failed is not None:
+        if self.waiting or self.failed is not None or self.ended:
             return
         self._wake.clear()
         with contextlib.suppress(asyncio.TimeoutError):
@@ -154,6 +163,15 @@ class Feed:
         finally:
             client.close()
 
+    def running(self) -> bool:
+        """Whether the feed's thread still runs."""
+        return self._thread.is_alive()
+
+    def join(self, timeout: float) -> None:
+        """Wait until the feed's thread has ended, *timeout* seconds at most."""
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
     def stop(self) -> None:
         """Stop the tail (from any thread): it ends within its poll time and
         unregisters on its way out."""
@@ -215,6 +233,7 @@ class Hub:
         self._on_error = on_error
         self.feeds: dict[Hashable, Feed] = {}
         self._starting = asyncio.Lock()
+        self._leaving: list[Feed] = []  # stopping, their last follower gone
 
     @property
     def followers(self) -> int:
@@ -256,10 +275,24 @@ class Hub:
         for name, known in list(self.feeds.items()):
             if known is feed:
                 del self.feeds[name]
+        self._leaving = [known for known in self._leaving if known.running()]
+        self._leaving.append(feed)
         threading.Thread(target=feed.stop, name="redislog-unfollow", daemon=True).start()
 
+    def end_streams(self) -> None:
+        """End every client's stream: the server is stopping, and open
+        streams would hold its graceful shutdown (called on the event loop)."""
+        for feed in self.feeds.values():
+            for subscriber in list(feed.subscribers):
+                subscriber.end()
+
     async def close(self) -> None:
-        """Stop every feed."""
+        """Stop every feed, and wait (a little) for their tails to unregister."""
         feeds, self.feeds = list(self.feeds.values()), {}
         for feed in feeds:
             await asyncio.to_thread(feed.stop)
+        # Those the last follower left just before are stopping too.
+        feeds += self._leaving
+        self._leaving = []
+        for feed in feeds:
+            await asyncio.to_thread(feed.join, STOP_WAIT)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
+from types import FrameType
 
 import uvicorn
 
 from redislog.web.app import Settings, create_app
+from redislog.web.follow import Hub
 
 
 def loopback(host: str) -> bool:
@@ -62,5 +65,24 @@ def run(
         server_header=False,
         proxy_headers=False,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config, app.state.service.hub)
     server.run(sockets=[sock])
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which ends the event streams when told to stop:
+    they never end by themselves, and would hold its graceful shutdown until
+    the timeout, then be cancelled."""
+
+    def __init__(self, config: uvicorn.Config, hub: Hub) -> None:
+        super().__init__(config)
+        self.hub = hub
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not serving yet
+        # In a signal handler: only this call is safe on the loop.
+        loop.call_soon_threadsafe(self.hub.end_streams)
