@@ -68,10 +68,16 @@ def _template(name: str) -> string.Template:
     return string.Template(_file("templates", name).decode())
 
 
-def _page(name: str, status: int = 200, **values: str) -> HTMLResponse:
+def _head(title: str) -> str:
+    """The ``<head>`` every page starts with, open for page-specific lines."""
+    return _template("head.html").substitute(title=html.escape(title, quote=True))
+
+
+def _page(name: str, title: str, status: int = 200, **values: str) -> HTMLResponse:
     """Template *name* with *values* (each escaped as HTML text)."""
     safe = {key: html.escape(value, quote=True) for key, value in values.items()}
-    return HTMLResponse(_template(name).substitute(safe), status_code=status, headers=_HEADERS)
+    body = _template(name).substitute(safe, head=_head(title))
+    return HTMLResponse(body, status_code=status, headers=_HEADERS)
 
 
 def _local(target: str | None) -> str:
@@ -116,6 +122,7 @@ def _signin_page(request: Request, message: str = "", status: int = 200) -> Resp
     csrf = secrets.token_urlsafe(24)
     response = _page(
         "signin.html",
+        "Sign in",
         status,
         csrf=csrf,
         next=_local(request.query_params.get("next")),
@@ -191,7 +198,7 @@ async def _signed_in(request: Request, name: str, title: str, script: str) -> Re
         return RedirectResponse(f"/signin?next={quote(here, safe='')}", 303)
     main = _file("templates", name).decode()
     body = _template("layout.html").substitute(
-        title=html.escape(title),
+        head=_head(title),
         page=script.removesuffix(".js"),
         script=script,
         csrf=html.escape(session.csrf, quote=True),
