@@ -269,6 +269,19 @@ def test_stats_are_the_numbers_of_stats_json(web: Served, client: redis.Redis, k
     assert errors != stats
 
 
+def test_stats_of_undecodable_bytes_are_json(web: Served, client: redis.Redis, key: str) -> None:
+    """Undecodable bytes in a logger name come back as U+FFFD, as stats -o json
+    gives them, not as a server error."""
+    client.lpush(key, b'{"ts":1790000000.0,"level":"info","logger":"caf\xe9","msg":"m"}')
+    client.sadd("redislog:keys", key)
+    with web.client(make_token(client, "read", key)) as http:
+        response = http.get(f"/api/logs/{key}/stats")
+    assert response.status_code == 200, response.text
+    assert "\\ufffd" in response.text
+    cli = run_cli("stats", key, "-o", "json", "--url", web.url)
+    assert response.json()["loggers"] == json.loads(cli.stdout)["loggers"]
+
+
 def test_hostile_records_come_back_as_json_data(web: Served, client: redis.Redis, key: str) -> None:
     secret = make_token(client, "write", key)
     payloads = ["<script>alert(1)</script>", "\x1b[2J\x1b]0;title\x07", "[bold red]x[/]",

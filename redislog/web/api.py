@@ -27,7 +27,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from redislog import connection, filters, ingest, reader, record, scripts, serialize, tokens, writer
+from redislog import (
+    connection,
+    filters,
+    ingest,
+    jsonlines,
+    reader,
+    record,
+    scripts,
+    serialize,
+    tokens,
+    writer,
+)
 from redislog import keys as keyspace
 from redislog import stats as counting
 from redislog.entry import Entry
@@ -318,7 +329,9 @@ async def stats(request: Request) -> Response:
         )
         return counting.as_json(result)
 
-    return JSONResponse(await run_in_threadpool(work))
+    # As stats -o json writes it: undecodable bytes as U+FFFD.
+    body = jsonlines.strict(await run_in_threadpool(work))
+    return Response(body, media_type="application/json")
 
 
 # -- following ---------------------------------------------------------------------------
