@@ -269,12 +269,20 @@ def _watch(read: int) -> None:
                 _stop_unless_main_does(number, _entered[number])
 
 
-def _stop_unless_main_does(number: int, entered: int) -> None:
-    deadline = time.monotonic() + _GRACE
-    while time.monotonic() < deadline:
-        if _entered[number] != entered:
-            return  # the main thread runs the handler
+def within_grace(done: Callable[[], bool], grace: float = _GRACE) -> bool:
+    """Whether *done* comes true within *grace* seconds (looked at every 10
+    ms): in the watcher thread, whether the main thread took a signal."""
+    deadline = time.monotonic() + grace
+    while not done():
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.01)
+    return True
+
+
+def _stop_unless_main_does(number: int, entered: int) -> None:
+    if within_grace(lambda: _entered[number] != entered):
+        return  # the main thread runs the handler
     # The handler may have been the application's when the signal came.
     if signal.getsignal(number) is _on_signal:
         _stop(number)

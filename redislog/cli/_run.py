@@ -8,7 +8,6 @@ import importlib
 import os
 import signal
 import sys
-import time
 from collections.abc import Sequence
 from types import FrameType
 
@@ -114,16 +113,14 @@ def _unless_taken() -> None:
     take this Ctrl-C within the grace time."""
     global _arrived
     _arrived += 1
-    deadline = time.monotonic() + _GRACE
-    while _taken < _arrived:
-        if signal.getsignal(signal.SIGINT) is not _interrupt:
-            # A command with a handler of its own (serve's server) took it.
-            _arrived -= 1
-            return
-        if time.monotonic() >= deadline:
-            # No flush: the main thread may hold the streams' locks.
-            os._exit(INTERRUPTED)
-        time.sleep(0.01)
+
+    def settled() -> bool:
+        return _taken >= _arrived or signal.getsignal(signal.SIGINT) is not _interrupt
+
+    if not lifecycle.within_grace(settled, _GRACE):
+        os._exit(INTERRUPTED)  # no flush: the main thread may hold the streams' locks
+    if _taken < _arrived:
+        _arrived -= 1  # a command with a handler of its own (serve's server) took it
 
 
 def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
