@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import redis
+from redis._parsers.encoders import Encoder
+from redis.connection import PythonRespSerializer
 
 from redislog import RedisHandler, connection
 from tests.support import one_line_error, run_cli
@@ -62,3 +65,46 @@ def test_passwords_are_masked() -> None:
         "rediss://h:1/0?ssl_keyfile=/k&ssl_password=***"
     )
     assert connection.redact("redis://:secret@h:1/0") == "redis://:***@h:1/0"
+
+
+PACKED_COMMANDS = [
+    ("PING",),
+    ("SET", "k", "v"),
+    ("CONFIG GET", "maxmemory"),
+    (b"CLIENT SETNAME", b"x"),
+    ("EVALSHA", "0" * 40, 2, "logs:a", b"logs:a:feed", 3.5, -7, 2**70, "é", b"\x00\r\n" * 5000),
+    ("SET", bytearray(b"k"), memoryview(b"v")),
+    ("LPUSH", "k", *[b"{}" for _ in range(3000)]),
+]
+
+
+@pytest.mark.parametrize("command", PACKED_COMMANDS, ids=lambda c: str(c[0])[:20])
+def test_commands_are_packed_as_redis_py_packs_them(command: tuple[object, ...]) -> None:
+    encoder = Encoder("utf-8", "strict", False)
+    theirs = PythonRespSerializer(6000, encoder.encode).pack(*command)
+    assert connection.CommandPacker(encoder).pack(*command) == [b"".join(theirs)]
+
+
+@pytest.mark.parametrize("value", [True, None, object(), [b"x"]])
+def test_arguments_redis_py_refuses_are_refused(value: object) -> None:
+    with pytest.raises(redis.DataError):
+        connection.CommandPacker(Encoder("utf-8", "strict", False)).pack("SET", "k", value)
+
+
+def test_clients_pack_with_it(redis_url: str) -> None:
+    """A client connect() makes sends every command through CommandPacker,
+    and the server understands them."""
+    client = connection.connect(connection.resolve(redis_url))
+    try:
+        assert client.ping()
+        pool = client.connection_pool
+        conn = pool.get_connection()  # type: ignore[no-untyped-call]
+        assert isinstance(conn._command_packer, connection.CommandPacker)
+        pool.release(conn)
+        values = [f"v{i}".encode() * 100 for i in range(2500)]
+        client.delete("packed")
+        assert client.rpush("packed", *values) == 2500
+        assert client.lrange("packed", 0, -1) == values
+        client.delete("packed")
+    finally:
+        client.close()
