@@ -364,16 +364,27 @@ class Writer:
     # -- the writer thread ---------------------------------------------------
 
     def _take(self) -> list[bytes]:
-        batch: list[bytes] = []
-        size = 0
         buffer = self._buffer
-        while buffer and len(batch) < BATCH_RECORDS and size < BATCH_BYTES:
-            try:
-                data = buffer.popleft()
-            except IndexError:
-                break
-            batch.append(data)
-            size += len(data)
+        popleft = buffer.popleft
+        batch: list[bytes] = []
+        append = batch.append
+        try:
+            for _ in range(min(len(buffer), BATCH_RECORDS)):
+                append(popleft())
+        except IndexError:  # _shed() emptied it meanwhile
+            pass
+        size = sum(map(len, batch))
+        if size > BATCH_BYTES:
+            # Large records: keep the batch under BATCH_BYTES (but one record
+            # always goes), the rest back to the front of the buffer.
+            total = 0
+            for kept, data in enumerate(batch):
+                total += len(data)
+                if total > BATCH_BYTES and kept:
+                    buffer.extendleft(reversed(batch[kept:]))
+                    del batch[kept:]
+                    size = total - len(data)
+                    break
         self._bytes_out += size
         self._bytes_checked_above = self._safe_size(0)
         return batch

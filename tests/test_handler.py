@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 import redis
 
@@ -611,4 +612,40 @@ def test_retries_leave_the_applications_random_sequence_alone(
     wait_for(lambda: handler._writer._failing, timeout=10)
     time.sleep(0.3)  # several retries, each with its jitter
     assert [random.random() for _ in range(5)] == expected
+    handler.close()
+
+
+def test_batches_stay_under_the_byte_limit(
+    redis_url: str, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large records leave in several batches, each under BATCH_BYTES (one
+    record alone may pass it), in order, none lost or repeated."""
+    monkeypatch.setattr(writer, "BATCH_BYTES", 20_000)
+    sent: list[list[bytes]] = []
+    store = scripts.store
+
+    def spy(client: Any, log: str, records: list[bytes], **options: Any) -> Any:
+        sent.append(list(records))
+        return store(client, log, records, **options)
+
+    monkeypatch.setattr(scripts, "store", spy)
+    handler = RedisHandler(url=redis_url, key=key, max_record_bytes=64 * 1024)
+    logger = attach(handler, "app.large")
+    logger.info("first")
+    handler.flush(5)
+    held = handler._writer
+    assert held.pause(time.monotonic() + 5)
+    sizes = [3_000, 7_000, 30_000, 1_000, 9_000, 9_000, 9_000, 500, 25_000, 2_000]
+    for i, size in enumerate(sizes):
+        logger.info("x" * size, extra={"i": i})
+    held.resume()
+    handler.flush(5)
+    later = sent[1:]
+    assert [orjson.loads(r)["i"] for batch in later for r in batch] == list(range(len(sizes)))
+    assert len(later) > 3
+    for batch in later:
+        assert len(batch) == 1 or sum(map(len, batch)) <= 20_000
+    assert [r["i"] for r in stored(redis.Redis.from_url(redis_url), key)[1:]] == list(
+        range(len(sizes))
+    )
     handler.close()
