@@ -82,8 +82,10 @@ QUEUE = "queue"
 # A typical production file format; every line ends with ": <message>".
 TIMESTAMPED = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-# Targets from the issue, RedisHandler against FileHandler in the same round.
-TARGETS = {"per call": 0.8, "delivery": 1.0}
+# Targets, RedisHandler against FileHandler in the same round: one thread's
+# logging call and delivery, and the logging call of 4 threads each.
+TARGETS = {"per call": 1.0, "delivery": 1.0}
+TARGETS_THREADS = {"per call": 0.6}
 
 
 class BenchError(RuntimeError):
@@ -464,33 +466,36 @@ def _report(
         "records/s: n / median delivered.",
     ]
     # The targets are set against the default FileHandler; the other rows
-    # show how the picture changes with a richer file format or more threads.
-    rows = [
-        (REDIS, FILE, "RedisHandler / FileHandler", True),
-        (REDIS, FILE_FORMATTED, "RedisHandler / FileHandler, timestamped", False),
-        (REDIS_THREADS, FILE_THREADS, f"the same, {THREADS} threads each", False),
-        (REDIS, QUEUE, "RedisHandler / QueueHandler", False),
+    # show how the picture changes with a richer file format or a queue.
+    rows: list[tuple[str, str, str, dict[str, float]]] = [
+        (REDIS, FILE, "RedisHandler / FileHandler", TARGETS),
+        (REDIS, FILE_FORMATTED, "RedisHandler / FileHandler, timestamped", {}),
+        (REDIS_THREADS, FILE_THREADS, f"the same, {THREADS} threads each", TARGETS_THREADS),
+        (REDIS, QUEUE, "RedisHandler / QueueHandler", {}),
         # No handler can cost less than the logging call itself: this row is
         # the floor under the first one.
-        (NULL, FILE, "NullHandler / FileHandler (floor)", False),
+        (NULL, FILE, "NullHandler / FileHandler (floor)", {}),
     ]
     rows = [row for row in rows if row[0] in results and row[1] in results]
     if rows:
-        per_call, delivery = (f"{what} (target <= {TARGETS[what]})" for what in TARGETS)
         lines += [
             "",
-            "Ratios in the same round (median of the per-round ratios, min-max):",
-            f"{'':<{width}}  {per_call:>28}  {delivery:>28}",
+            "Ratios in the same round (median of the per-round ratios, min-max),",
+            "with the target where there is one:",
+            f"{'':<{width}}  {'per call':>32}  {'delivery':>32}",
         ]
-    for mine, base, label, targeted in rows:
+    for mine, base, label, targets in rows:
         cells = []
         for what, field in (("per call", "loop"), ("delivery", "total")):
             ratios = [
                 a[field] / b[field] for a, b in zip(results[mine], results[base], strict=True)
             ]
-            verdict = "holds" if statistics.median(ratios) <= TARGETS[what] else "MISSED"
-            cells.append(f"{_spread(ratios, '.2f')} {verdict if targeted else '':>6}")
-        lines.append(f"{label:<{width}}  {cells[0]:>28}  {cells[1]:>28}".rstrip())
+            cell = _spread(ratios, ".2f")
+            if what in targets:
+                verdict = "holds" if statistics.median(ratios) <= targets[what] else "MISSED"
+                cell += f" <= {targets[what]:g} {verdict:>6}"
+            cells.append(cell)
+        lines.append(f"{label:<{width}}  {cells[0]:>32}  {cells[1]:>32}".rstrip())
     return "\n".join(lines)
 
 
