@@ -254,8 +254,8 @@ def _field(condition: Condition) -> _Field | None:
 def _condition_groups(conditions: Sequence[Condition]) -> list[_Group]:
     """Needles for field conditions (see ``filters.Condition``).
 
-    ``key=text`` needs the text (the value's text equals it: a string, or
-    true/false/null; numbers never pass :func:`usable`); ``key~regex`` needs
+    ``key=text`` needs the text, quoted where it can only be a string's
+    (see :func:`_value_needle`; numbers need nothing); ``key~regex`` needs
     the regex's plain text; ``=``, ``~``, ``>``, ``<``... and bare ``key``
     need the key's last name.  Several ``=`` on one key are alternatives.
     Negations and ``level=`` (which compares level names loosely) need
@@ -277,11 +277,35 @@ def _condition_groups(conditions: Sequence[Condition]) -> list[_Group]:
             if group is not None:
                 groups.append(group)
     for values in equal.values():
-        if all(usable(value) for value in values):
-            groups.append((False, False, tuple(dict.fromkeys(values))))
+        needles = [needle for needle in map(_value_needle, values) if needle is not None]
+        if len(needles) == len(values):
+            groups.append((False, False, tuple(dict.fromkeys(needles))))
     # (A key is in the record's bytes as itself, or escaped with \u00XX.)
     groups.extend((False, False, (name,)) for name in dict.fromkeys(names) if usable(name))
     return groups
+
+
+# Printable ASCII that no JSON encoder writes otherwise inside a string,
+# but as a \u00XX escape (which keeps the record a candidate anyway).
+_STRING_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F) if chr(c) not in '"\\/')
+
+
+def _value_needle(value: str) -> str | None:
+    """What a record whose field text equals *value* holds in its raw bytes.
+
+    Text that is no number, object or list can only be the text of a string
+    (or of true, false, null): quoted, it is found only as a whole value,
+    which tells ``id=ab:1`` from ``ab:10`` and needs no letter, unlike a
+    needle for the message (see :func:`usable`).
+    """
+    if value in ("true", "false", "null"):
+        return value
+    if all(char in _STRING_CHARS for char in value) and not value.startswith(("{", "[")):
+        try:
+            float(value)
+        except ValueError:
+            return f'"{value}"'
+    return value if usable(value) else None
 
 
 def _grep_group(pattern: re.Pattern[str]) -> _Group | None:

@@ -499,6 +499,13 @@ FIELD_CORPUS = [
     b"order_id=7 status=500 plain text",
     b"",
     b"{" * 2000 + b"}" * 2000,
+    # Ids and paths: text a byte search must not take for a longer value.
+    ours(14, ref="ab:1", path="/srv/a b"),
+    ours(15, ref="ab:10", path="a<b>&'c"),
+    b'{"msg":"spaced id","ref" : "ab:1" ,"user": ""}',
+    b'{"msg":"escaped id","ref":"ab\\u003a1","path":"\\/srv\\/a b"}',
+    b'{"msg":"id as key","ab:1":"ref","ref":["ab:1"]}',
+    b'{"msg":"html-safe","path":"a\\u003cb\\u003e\\u0026\\u0027c"}',
 ]
 FIELD_QUERIES = [
     {"fields": ["order_id=7"]},
@@ -524,6 +531,13 @@ FIELD_QUERIES = [
     {"fields": ["status>=1e3"]},
     {"fields": ["status>-1"]},
     {"fields": ["user=ada"]},
+    {"fields": ["ref=ab:1"]},
+    {"fields": ["ref=ab:1", "ref=ab:10"]},
+    {"fields": ["ref!=ab:1"]},
+    {"fields": ['ref=["ab:1"]']},
+    {"fields": ["path=/srv/a b"]},
+    {"fields": ["path=a<b>&'c"]},
+    {"fields": ["user=", "user=true"]},
     {"fields": ["user!=ada"]},
     {"fields": ["user="]},
     {"fields": ["user=café"]},
@@ -618,6 +632,18 @@ def test_server_side_field_tests_send_only_matches(
     expected = [raw for raw in reversed(raws) if query.matches(decode(raw, key))]
     assert reply.candidates == expected
     assert len(expected) == kept
+
+
+def test_server_side_field_tests_send_only_the_whole_value(client: redis.Redis, key: str) -> None:
+    """An id-like value (no letter needed) is told from ids it begins or ends."""
+    raws = [ours(1, ref="ab:1"), ours(2, ref="ab:10"), ours(3, ref="xab:1"), ours(4, ref="ab:1/")]
+    push(client, key, *raws)
+    query = filters.parse_query(fields=["ref=ab:1"])
+    reply = scripts.scan(
+        client, log=key, start=0, count=1000, anchor=None,
+        filter_args=prefilter.for_query(query).args(),
+    )  # fmt: skip
+    assert reply.candidates == [raws[0]]
 
 
 def test_server_side_logger_test_sends_only_the_logger_and_its_children(
