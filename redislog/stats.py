@@ -46,13 +46,14 @@ WIDTHS = (
 BARS = 24
 #: Time ranges shorter than this are counted by the second, others by 10 s.
 FINE_SPAN = 600.0
-#: Bytes of a record's start that hold its head (a longer logger is decoded).
-HEAD_BYTES = 256
 
+# Two groups, the time slot and the level number with the logger: every
+# group found is an object made per record, the cost that dominates.
 _HEAD = (
     rb'\n\{"ts":(\d{%d})\d{%d}(?:\.\d+)?,"level":"[^"\\\n]*",'
-    rb'"levelno":(-?\d{1,9}),"logger":"([^"\\\n]*)"[,}]'
+    rb'"levelno":(-?\d{1,9},"logger":"[^"\\\n]*)"[,}]'
 )
+_LOGGER = b',"logger":"'
 _EMPTY: dict[str, Any] = {}
 
 
@@ -120,20 +121,20 @@ class Counts:
             for edge in (self.since, self.until)
             if edge is not None
         }
-        self.heads: Counter[tuple[bytes, bytes, bytes]] = Counter()
+        self.heads: Counter[tuple[bytes, bytes]] = Counter()
         self.timed: Counter[tuple[int, int | None, str | None]] = Counter()
         self.untimed: Counter[tuple[int | None, str | None]] = Counter()
 
     def add(self, key: str, raws: list[bytes]) -> None:
         """Count the records of one window of log *key*."""
         if self._heads and raws:
-            joined = b"\n" + b"\n".join([raw[:HEAD_BYTES] for raw in raws])
+            joined = b"\n".join([b"", *raws])  # every head follows a newline
             # A newline inside a record could fake a head: such windows go slowly.
             if joined.count(b"\n") == len(raws):
                 found = self._head.findall(joined)
                 if len(found) == len(raws):
                     window = Counter(found)
-                    if not self._split or not any(slot in self._split for slot, _, _ in window):
+                    if not self._split or not any(slot in self._split for slot, _ in window):
                         self.heads.update(window)
                         return
         self._decode(key, raws)
@@ -155,8 +156,9 @@ class Counts:
         yield from ((slot, lv, lg, n) for (slot, lv, lg), n in self.timed.items())
         query = self.query
         resolution = self.resolution
-        for (slot_text, levelno_text, logger_bytes), count in self.heads.items():
+        for (slot_text, rest), count in self.heads.items():
             slot = int(slot_text)
+            levelno_text, _, logger_bytes = rest.partition(_LOGGER)
             levelno = int(levelno_text)
             logger = logger_bytes.decode("utf-8", "replace")
             if query is not None and not query.matches(_light(slot * resolution, levelno, logger)):

@@ -247,6 +247,21 @@ def test_redislog_records_are_counted_from_their_heads(client: redis.Redis) -> N
     assert summary.levels == {20: 55, 30: 55, None: 1}
 
 
+def test_heads_a_raw_newline_could_fake_are_decoded(client: redis.Redis) -> None:
+    """A text record holding raw newlines and head-like lines cannot pass
+    for records: the window is decoded, and the text counts as one."""
+    from redislog import stats
+
+    now = time.time()
+    raws = [head(now - i, 20, "app.a", i) for i in range(5)]
+    fake = b"text\n" + head(now, 50, "app.fake", 98) + b"\n" + head(now, 50, "app.fake", 99)
+    counts = stats.Counts(None, 10)
+    counts.add("k", [*raws, fake, b"no head"])
+    summary = stats.summarize(counts, ["k"], scanned=7, now=now)
+    assert not counts.heads
+    assert summary.levels == {20: 5, None: 2}
+
+
 def test_the_peak_minute_is_never_below_the_last_minute(
     redis_url: str, client: redis.Redis, key: str
 ) -> None:
