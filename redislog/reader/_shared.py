@@ -31,7 +31,7 @@ WINDOW_MIN = 500
 WINDOW_MAX = 20_000
 #: Seconds one script call that reads a window should take: a PING sent
 #: meanwhile waits at most that long (plus one window's overshoot while adapting).
-CALL_TARGET = 0.010
+CALL_TARGET = 0.006
 
 Connect = Callable[[float], Client]
 Notify = Callable[[str], None]
