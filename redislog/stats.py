@@ -18,6 +18,11 @@ at messages or fields.  Like the search, the head is trusted as the JSON
 decoder would read it; unlike the search, repeated record ids (a retried
 write stored twice) are counted twice.
 
+Counting happens here, not in a server-side script: on a local server a
+script's LRANGE alone cost 1.5 µs per record (its records become Lua
+strings), counting there 2.2 µs, against about 0.4 µs to ship a record and
+0.6 µs to count it here.
+
 Times are counted in slots of 10 seconds (1 second for a window shorter than
 :data:`FINE_SPAN`), which is as fine as the chart and the per-minute rates go.
 """
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import math
 import re
+import secrets
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -50,7 +56,7 @@ FINE_SPAN = 600.0
 # Two groups, the time slot and the level number with the logger: every
 # group found is an object made per record, the cost that dominates.
 _HEAD = (
-    rb'\n\{"ts":(\d{%d})\d{%d}(?:\.\d+)?,"level":"[^"\\\n]*",'
+    rb'\{"ts":(\d{%d})\d{%d}(?:\.\d+)?,"level":"[^"\\\n]*",'
     rb'"levelno":(-?\d{1,9},"logger":"[^"\\\n]*)"[,}]'
 )
 _LOGGER = b',"logger":"'
@@ -111,7 +117,11 @@ class Counts:
         self.since = None if self.query is None else self.query.since
         self.until = None if self.query is None else self.query.until
         digits = 1 if resolution == 10 else 0
-        self._head = re.compile(_HEAD % (10 - digits, digits))
+        # Windows are joined with a separator no record can be made to hold
+        # (random), so every head found begins a record: as many heads as
+        # records, and each record has its own.
+        self._separator = secrets.token_bytes(8)
+        self._head = re.compile(re.escape(self._separator) + _HEAD % (10 - digits, digits))
         # Heads say nothing about messages and fields.
         self._heads = self.query is None or not (
             self.query.grep is not None or self.query.conditions or self.query.exclude
@@ -128,15 +138,12 @@ class Counts:
     def add(self, key: str, raws: list[bytes]) -> None:
         """Count the records of one window of log *key*."""
         if self._heads and raws:
-            joined = b"\n".join([b"", *raws])  # every head follows a newline
-            # A newline inside a record could fake a head: such windows go slowly.
-            if joined.count(b"\n") == len(raws):
-                found = self._head.findall(joined)
-                if len(found) == len(raws):
-                    window = Counter(found)
-                    if not self._split or not any(slot in self._split for slot, _ in window):
-                        self.heads.update(window)
-                        return
+            found = self._head.findall(self._separator.join([b"", *raws]))
+            if len(found) == len(raws):
+                window = Counter(found)
+                if not self._split or not any(slot in self._split for slot, _ in window):
+                    self.heads.update(window)
+                    return
         self._decode(key, raws)
 
     def _decode(self, key: str, raws: list[bytes]) -> None:

@@ -247,9 +247,10 @@ def test_redislog_records_are_counted_from_their_heads(client: redis.Redis) -> N
     assert summary.levels == {20: 55, 30: 55, None: 1}
 
 
-def test_heads_a_raw_newline_could_fake_are_decoded(client: redis.Redis) -> None:
-    """A text record holding raw newlines and head-like lines cannot pass
-    for records: the window is decoded, and the text counts as one."""
+def test_heads_inside_a_record_are_not_taken_for_records(client: redis.Redis) -> None:
+    """A text record holding head-like lines (after newlines, as a joined
+    window would) cannot pass for records: the window is decoded, and the
+    text counts as one."""
     from redislog import stats
 
     now = time.time()
