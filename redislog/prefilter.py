@@ -296,11 +296,13 @@ def _value_needle(value: str) -> str | None:
     Text that is no number, object or list can only be the text of a string
     (or of true, false, null): quoted, it is found only as a whole value,
     which tells ``id=ab:1`` from ``ab:10`` and needs no letter, unlike a
-    needle for the message (see :func:`usable`).
+    needle for the message (see :func:`usable`).  (``entry.text_of`` also
+    writes an int too long to convert as ``<int of N bits>``: text starting
+    with ``<`` is never quoted.)
     """
     if value in ("true", "false", "null"):
         return value
-    if all(char in _STRING_CHARS for char in value) and not value.startswith(("{", "[")):
+    if all(char in _STRING_CHARS for char in value) and not value.startswith(("{", "[", "<")):
         try:
             float(value)
         except ValueError:
