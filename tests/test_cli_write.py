@@ -277,6 +277,7 @@ def test_pipe_reports_what_it_could_not_store(
         process.stdin.write(b"first\n")
         process.stdin.flush()
         wait_for(lambda: client.llen(key) == 1)
+        client.ping()  # the reply to pipe's push is written before this one's
         server.freeze()
         process.stdin.write(b"second\nthird\n")
         _, err = process.communicate(timeout=60)
