@@ -646,6 +646,45 @@ def test_server_side_field_tests_send_only_the_whole_value(client: redis.Redis, 
     assert reply.candidates == [raws[0]]
 
 
+@pytest.mark.parametrize(
+    ("condition", "server_filters"),
+    [("order_id=100", False), ("status>=300", True), ("ref=ab:50", False)],
+)
+def test_a_local_search_decodes_fields_here_only_when_few_records_could_match(
+    client: redis.Redis,
+    key: str,
+    monkeypatch: pytest.MonkeyPatch,
+    condition: str,
+    server_filters: bool,
+) -> None:
+    """On a local server, field conditions whose needles few records hold are
+    checked on plain windows here; when most records hold them (every record
+    has a status), the server's filter decides."""
+    raws = [
+        ours(i, status=200 + i, **({"order_id": i, "ref": f"ab:{i}"} if i % 50 == 0 else {}))
+        for i in range(400)
+    ]
+    push(client, key, *raws)
+    scans: list[str] = []
+    real_scan = scripts.scan
+
+    def counted_scan(*args: object, **kwargs: object) -> scripts.ScanReply:
+        scans.append(condition)
+        return real_scan(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scripts, "scan", counted_scan)
+    query = filters.parse_query(fields=[condition])
+    found = [
+        entry.raw
+        for entry in reader.Search(
+            client, [key], query=query, local=True, window=100
+        ).newest_first()
+    ]
+    assert found == [raw for raw in reversed(raws) if query.matches(decode(raw, key))]
+    assert found
+    assert bool(scans) is server_filters
+
+
 def test_server_side_logger_test_sends_only_the_logger_and_its_children(
     client: redis.Redis, key: str
 ) -> None:
