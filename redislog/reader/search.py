@@ -118,7 +118,7 @@ class Search:
         Raises:
             ReaderError: the server failed or refused.
         """
-        scan = self._scan_here if (self._here if here is None else here) else self._scan_there
+        scan = self._scan if here is None else self._scan_here if here else self._scan_there
         try:
             self.progress.total = sum(self._lengths())
             for key in self._keys:
