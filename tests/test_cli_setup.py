@@ -244,3 +244,11 @@ def test_server_status_and_stop(home: Path) -> None:
     assert again.stderr.startswith("redislog: the embedded server is not running")
     search = run_cli("search", "logs:kept", "-o", "cat", "-q")
     assert search.stdout == "before the stop\n"
+
+
+def test_commands_keep_freed_memory_for_their_next_window() -> None:
+    """glibc (Linux's C library here) takes both settings that keep a viewer's
+    freed windows in the process (else each window's pages are faulted in anew)."""
+    from redislog.cli import _allocator
+
+    assert _allocator.keep_freed_memory() is True

@@ -14,6 +14,7 @@ from types import FrameType
 import typer
 
 from redislog import lifecycle
+from redislog.cli._allocator import keep_freed_memory
 from redislog.cli._app import app
 from redislog.cli._session import ERROR, FOUND, INTERRUPTED, fail, silence_stdout
 
@@ -31,6 +32,7 @@ for _area in ("viewing", "logs", "writing", "retention", "server", "serving"):
 
 def run(args: Sequence[str] | None = None) -> int:
     """Run the command *args* (default: the command line); its exit status."""
+    keep_freed_memory()
     # From here on Ctrl-C raises KeyboardInterrupt, so that a command can
     # clean up on its way out (a tail unregisters its inbox).
     signal.signal(signal.SIGINT, _interrupt)
