@@ -140,8 +140,11 @@ class Counts:
         if self._heads and raws:
             found = self._head.findall(self._separator.join([b"", *raws]))
             if len(found) == len(raws):
+                if not self._split:
+                    self.heads.update(found)  # counted in C
+                    return
                 window = Counter(found)
-                if not self._split or not any(slot in self._split for slot, _ in window):
+                if not any(slot in self._split for slot, _ in window):
                     self.heads.update(window)
                     return
         self._decode(key, raws)
