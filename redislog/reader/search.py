@@ -145,15 +145,16 @@ class Search:
         """Candidates of *key*, filtered here or by the server, whichever is cheaper."""
         if not self._here:
             return self._scan_there(key)
-        if self._pre.decides:
-            # Only the server's filter decides fields and loggers on the
-            # bytes: here, every candidate is decoded.
-            newest: list[bytes] = self._client.lrange(  # type: ignore[assignment]
-                keyspace.encoded(key), 0, self._window - 1
-            )
-            if len(self._pre.candidates(newest)) > len(newest) * _HERE_SHARE:
-                return self._scan_there(key)
-        return self._scan_here(key)
+        if not self._pre.decides:
+            return self._scan_here(key)
+        # Only the server's filter decides fields and loggers on the bytes:
+        # here, every candidate is decoded.
+        newest: list[bytes] = self._client.lrange(  # type: ignore[assignment]
+            keyspace.encoded(key), 0, self._window - 1
+        )
+        if len(self._pre.candidates(newest)) > len(newest) * _HERE_SHARE:
+            return self._scan_there(key)
+        return self._scan_here(key, newest)
 
     def _matching(self, windows: Iterator[list[bytes]], key: str) -> Iterator[Entry]:
         for raws in windows:
@@ -211,8 +212,11 @@ class Search:
             # way out.
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _scan_here(self, key: str) -> Iterator[list[bytes]]:
-        """Candidates of *key*, window by window, filtered here.
+    def _scan_here(
+        self, key: str, first_window: list[bytes] | None = None
+    ) -> Iterator[list[bytes]]:
+        """Candidates of *key*, window by window, filtered here (from
+        *first_window* when the newest window was read already).
 
         The next windows are fetched (on other connections) while this one
         is checked, on the guess that nothing is pushed meanwhile; each
@@ -232,7 +236,12 @@ class Search:
         pool = ThreadPoolExecutor(_AHEAD, thread_name_prefix="redislog-search")
         try:
             pending: deque[tuple[int, Future[list[bytes]]]] = deque()
-            pending.append((0, pool.submit(fetch, 0)))
+            if first_window is None:
+                pending.append((0, pool.submit(fetch, 0)))
+            else:
+                read: Future[list[bytes]] = Future()
+                read.set_result(first_window)
+                pending.append((0, read))
             while True:
                 first, future = pending.popleft()
                 raws = future.result()
