@@ -4,9 +4,10 @@ Decoding every record is what makes a search slow.  Before decoding, the
 records a query cannot match are dropped on their bytes alone: by the level
 and time that redislog's own records carry at their start (``record.HEAD``),
 by plain text that every match must contain (needles, found in the
-query's regexes, logger names and field conditions), and, on the server,
-by the field conditions and loggers themselves, tested on the record as
-Redis's cjson decodes it (only when the needles let it through).  It never
+query's regexes, logger names and field conditions), by plain numbers
+that fail a field's comparison (both here and on the server), and, on the
+server, by the field conditions and loggers themselves, tested on the record
+as Redis's cjson decodes it (only when the needles let it through).  It never
 drops a match: it may keep too much, and every record it keeps is checked
 against the full query after decoding.
 
@@ -20,6 +21,7 @@ window's bytes (:meth:`Prefilter.candidates`, cheaper for a near server).
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import re
 from collections.abc import Callable, Sequence
@@ -80,9 +82,19 @@ class Prefilter:
                 out += [op, key, value, number, str(len(needles)), *needles]
         return out
 
+    @functools.cached_property
+    def _local(self) -> tuple[tuple[_Group, ...], tuple[_Plain, ...]]:
+        """The groups and the plain tests :meth:`candidates` checks: a plain
+        test finds its key's name itself, so that name's group goes."""
+        plain = tuple(plain for test in self.tests if (plain := _Plain.of(test)) is not None)
+        found = {(False, False, (test.key,)) for test in plain}
+        return tuple(group for group in self.groups if group not in found), plain
+
     def candidates(self, raws: list[bytes]) -> list[bytes]:
-        """The records of *raws* that hold a needle of every group."""
-        if not self.groups:
+        """The records of *raws* that hold a needle of every group and may
+        pass the field tests that their bytes decide (see :class:`_Plain`)."""
+        groups, plain = self._local
+        if not groups and not plain:
             return raws
         # One pass per needle over the whole window joined, instead of one per
         # record; a hit's record is found by its offset.  (A hit that spans two
@@ -91,12 +103,20 @@ class Prefilter:
         lowered: bytes | None = None
         starts = list(itertools.accumulate(map(len, raws), initial=0))
         keep: set[int] | None = None
-        for icase, fold, needles in self.groups:
+        if plain:
+            escaped: set[int] = set()
+            _occurrences(_searcher(_ESCAPES, joined), b"", starts, escaped)
+            for test in plain:
+                hits = test.kept(joined, starts) | escaped
+                keep = hits if keep is None else keep & hits
+                if not keep:
+                    return []
+        for icase, fold, needles in groups:
             hay = joined
             if icase:
                 lowered = joined.lower() if lowered is None else lowered
                 hay = lowered
-            hits: set[int] = set()
+            hits = set()
             for needle in needles:
                 _occurrences(hay.find, needle.encode(), starts, hits)
             # A JSON \u escape (or a non-ASCII letter that folds to an ASCII
@@ -108,6 +128,112 @@ class Prefilter:
                 return []
         assert keep is not None
         return [raws[i] for i in sorted(keep)]
+
+
+# A JSON key that no escape but \u spells otherwise.
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_ESCAPES = re.compile(rb"\\u")
+#: Numbers from here on may have been rounded by a float (cjson's or here).
+_BIG = 2.0**53
+
+
+# A plain number as the server's filter reads one (any text it may hold,
+# followed by the end of the value).
+_NUMBER = rb"-?\d+\.?\d*[eE]?[+-]?\d*(?=\s*[,}\]])"
+#: Failing values a plain test skips within its regex, at most.
+_SKIPPED = 64
+
+
+class _Plain:
+    """A field test decided on a record's bytes alone, as the server's filter
+    first tries (``fails_plainly`` in ``scripts.filtering``): each of its
+    conditions is ``=`` or a comparison with a number on a plain key name,
+    and a record fails it when every ``"key":`` in its bytes (the top-level
+    one among them, unless a \\u escape spells the key: such records are
+    kept) is followed by a plain number that fails every condition.
+
+    Values repeat (a status, a user id): the failing values seen so far are
+    skipped by the regex itself, so most windows cost one pass in C.
+    """
+
+    def __init__(self, key: str, conditions: tuple[tuple[str, float | None], ...]) -> None:
+        self.key = key
+        self._conditions = conditions
+        self._verdicts: dict[bytes, bool] = {}
+        self._failing: list[bytes] = []
+        self._suspects = self._pattern()
+
+    @classmethod
+    def of(cls, test: _Test) -> _Plain | None:
+        """The plain form of *test*, if it has one."""
+        keys = {key for _op, key, _value, _number, _needles in test}
+        if len(keys) != 1:
+            return None
+        key = keys.pop()
+        conditions = []
+        for op, _key, _value, number, _needles in test:
+            limit = float(number) if number else None
+            if op != "=" and (op not in _COMPARISONS or limit is None):
+                return None
+            conditions.append((op, limit))
+        if _PLAIN_KEY.fullmatch(key) is None:
+            return None
+        return cls(key, tuple(conditions))
+
+    def _pattern(self) -> re.Pattern[bytes]:
+        """Each ``"key":`` whose value is not a known failing one, with that
+        value: a plain number, or b"" for any other."""
+        skip = b""
+        if self._failing:
+            known = b"|".join(map(re.escape, self._failing))
+            skip = rb"(?!(?:%s)(?=\s*[,}\]]))" % known
+        # (?!\s): whitespace given back would let a value be skipped or read
+        # from within the spaces.
+        return re.compile(rb'"%s"\s*:\s*(?!\s)%s(%s|)' % (self.key.encode(), skip, _NUMBER))
+
+    def kept(self, joined: bytes, starts: list[int]) -> set[int]:
+        """The indexes of the records (joined, at offsets *starts*) that may pass."""
+        kept: set[int] = set()
+        learned = False
+        verdicts = self._verdicts
+        for hit in self._suspects.finditer(joined):
+            text = hit[1]
+            may = verdicts.get(text)
+            if may is None:
+                may = verdicts[text] = self._may(text)
+                if not may and len(self._failing) < _SKIPPED:
+                    self._failing.append(text)
+                    learned = True
+            if may:
+                kept.add(bisect.bisect_right(starts, hit.start()) - 1)
+        if learned:
+            self._suspects = self._pattern()
+        return kept
+
+    def _may(self, text: bytes) -> bool:
+        try:
+            number = float(text)
+        except ValueError:
+            return True  # not a plain number (b"") or one no float reads
+        if abs(number) >= _BIG:
+            return True
+        return any(_holds(op, number, limit) for op, limit in self._conditions)
+
+
+_COMPARISONS = frozenset((">", ">=", "<", "<="))
+
+
+def _holds(op: str, number: float, limit: float | None) -> bool:
+    if op == "=":
+        return number == limit
+    assert limit is not None
+    if op == ">":
+        return number > limit
+    if op == ">=":
+        return number >= limit
+    if op == "<":
+        return number < limit
+    return number <= limit
 
 
 # A JSON \u escape of a plain character hides text from a byte search: such

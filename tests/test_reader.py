@@ -518,6 +518,7 @@ FIELD_QUERIES = [
     {"fields": ["order_id=inf"]},
     {"fields": ["order_id!=9007199254740993"]},
     {"fields": ["order_id!=9007199254740992"]},
+    {"fields": ["order_id>9007199254740992"]},  # 2**53 + 1 is: a float rounds it down
     {"fields": ["status<=18446744073709551615"]},
     {"fields": ["status=true"]},
     {"fields": ["status>=500"]},
@@ -595,6 +596,47 @@ def test_server_side_field_tests_never_drop_a_match(
     for local in (True, False):
         search = reader.Search(client, [key], query=query, local=local)
         assert [entry.raw for entry in search.newest_first()] == expected, local
+
+
+@pytest.mark.parametrize("options", FIELD_QUERIES, ids=_field_query_id)
+def test_the_local_prefilter_never_drops_a_field_match(options: dict[str, object]) -> None:
+    """The pre-filter a local search runs here (needles, then plain numbers
+    read from the bytes) keeps every record the full query matches, the
+    records joined in one window as a search joins them."""
+    query = filters.parse_query(**options)  # type: ignore[arg-type]
+    kept = set(prefilter.for_query(query).candidates(FIELD_CORPUS))
+    dropped = [raw for raw in FIELD_CORPUS if query.matches(decode(raw, "k")) and raw not in kept]
+    assert dropped == []
+
+
+@pytest.mark.parametrize(
+    ("condition", "kept"),
+    [
+        ("status>=500", [0, 2, 5]),
+        ("status<300", [1, 2, 3, 4, 5]),  # 3: its nested status
+        ("status=404", [2, 3, 5]),
+        ("status=200", [1, 2, 3, 4, 5]),
+        ("status=500 status=404", [0, 2, 3, 5]),
+        ("order_id=500", [3, 5]),
+    ],
+)
+def test_the_local_prefilter_reads_plain_numbers_from_the_bytes(
+    condition: str, kept: list[int]
+) -> None:
+    """A comparison or ``=`` on a plain key is decided on the bytes: only
+    records whose value could pass are left to decode (a string, or a key
+    spelled with a \\u escape, always is)."""
+    raws = [
+        ours(1, status=500),
+        ours(2, status=200, order_id=7),
+        ours(3, status="503"),
+        ours(4, status=404, order_id=500, nested={"status": 200}),
+        b'{"msg":"spaced","status" : 200.0 }',
+        b'{"msg":"escaped","st\\u0061tus":100}',
+        b'{"msg":"no key","state":500,"x":"status"}',
+    ]
+    query = filters.parse_query(fields=condition.split())
+    assert prefilter.for_query(query).candidates(raws) == [raws[i] for i in kept]
 
 
 @pytest.mark.parametrize(
