@@ -176,8 +176,8 @@ class _Plain:
             if op != "=" and (op not in _COMPARISONS or limit is None):
                 return None
             conditions.append((op, limit))
-        if _PLAIN_KEY.fullmatch(key) is None:
-            return None
+        if _PLAIN_KEY.fullmatch(key) is None or all(limit is None for _, limit in conditions):
+            return None  # (no number passes: only the needles can tell)
         return cls(key, tuple(conditions))
 
     def _pattern(self) -> re.Pattern[bytes]:

@@ -91,6 +91,42 @@ def test_newest_matching_records_are_searched_back_for(
 
 
 @pytest.mark.parametrize("local", [True, False])
+def test_a_filtered_backlog_skips_and_repeats_nothing_while_pushing(
+    target: connection.Target,
+    client: redis.Redis,
+    key: str,
+    monkeypatch: pytest.MonkeyPatch,
+    local: bool,
+) -> None:
+    """A filtered tail's backlog, in plain windows filtered here (a local
+    server) or by the server's script, finds the oldest matches while
+    records are pushed, more than a window's worth at once too, and shows
+    none of those pushed after it started."""
+    monkeypatch.setattr(_shared, "CALL_TARGET", 0.0)  # windows stay at 500
+    push(client, key, *(ours(i, status=503 if i < 3 else 200) for i in range(3000)))
+    scripted: list[int] = []
+    real_backlog = scripts.backlog
+
+    def counted_backlog(*args: object, **kwargs: object) -> scripts.BacklogReply:
+        scripted.append(1)
+        return real_backlog(*args, **kwargs)  # type: ignore[arg-type]
+
+    def pushing(progress: reader.Progress) -> None:
+        client.lpush(key, b"foreign")
+        pushed = 700 if progress.scanned <= 500 else 300
+        push(client, key, *(ours(10_000 + progress.scanned + i, status=500) for i in range(pushed)))
+
+    monkeypatch.setattr(scripts, "backlog", counted_backlog)
+    tail = make_tail(
+        target, key, lines=3, follow=False, timing=reader.Timing(window=500),
+        query=filters.parse_query(fields=["status>=500"]), on_window=pushing, local=local,
+    )  # fmt: skip
+    assert messages(tail.batches()) == ["m0", "m1", "m2"]
+    assert tail.progress.scanned == 2500
+    assert bool(scripted) is not local
+
+
+@pytest.mark.parametrize("local", [True, False])
 def test_search_windows_skip_and_repeat_nothing_while_pushing(
     client: redis.Redis, key: str, local: bool
 ) -> None:

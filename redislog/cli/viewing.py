@@ -101,6 +101,7 @@ def tail(
             session.link(), chosen, lines=newest, follow=not no_follow, query=query, watch=watch,
             on_live=_live_rule(renderer, output) if not output.quiet else None,
             on_window=session.notices.reporter(_backlog_progress) if not query.empty else None,
+            local=connection.local(session.target.url),
         )  # fmt: skip
     session.announce("consuming from" if consume else "reading from", chosen or names or [])
     for line in awaited:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from redislog import keys as keyspace
@@ -14,11 +14,9 @@ from redislog.connection import ERRORS, Client, describe
 from redislog.entry import Entry, decode
 from redislog.filters import Query
 from redislog.reader._shared import WINDOW, Pacer, ReaderError, Recent, effective, matching, merge
+from redislog.reader._windows import PlainWindows
 from redislog.scripts import WindowStatus
 
-# Windows fetched ahead while one is checked (search on a local server).
-# More than one did not help: checking holds the GIL, fetching mostly not.
-_AHEAD = 1
 # Field conditions and loggers are checked here, on a local server, when at
 # most this share of the newest window holds the query's needles: a script's
 # LRANGE costs Redis about 1.5 µs a record, shipping one 0.4 µs, and decoding
@@ -147,12 +145,10 @@ class Search:
             return self._scan_there(key)
         if not self._pre.decides:
             return self._scan_here(key)
-        # Only the server's filter decides fields and loggers on the bytes:
-        # here, every candidate is decoded.
         newest: list[bytes] = self._client.lrange(  # type: ignore[assignment]
             keyspace.encoded(key), 0, self._window - 1
         )
-        if len(self._pre.candidates(newest)) > len(newest) * _HERE_SHARE:
+        if not pays_here(self._pre, newest):
             return self._scan_there(key)
         return self._scan_here(key, newest)
 
@@ -216,83 +212,37 @@ class Search:
         self, key: str, first_window: list[bytes] | None = None
     ) -> Iterator[list[bytes]]:
         """Candidates of *key*, window by window, filtered here (from
-        *first_window* when the newest window was read already).
-
-        The next windows are fetched (on other connections) while this one
-        is checked, on the guess that nothing is pushed meanwhile; each
-        window starts one record early, and that record (the anchor, the
-        last one checked) tells whether the guess held.
-        """
-        name = keyspace.encoded(key)
-        client = self._client
+        *first_window* when the newest window was read already)."""
         since = self._pre.since
-        size = self._window
-
-        def fetch(first: int) -> list[bytes]:
-            return list(client.lrange(name, first, first + size - 1))  # type: ignore[arg-type]
-
-        start = 0
-        anchor: bytes | None = None
-        pool = ThreadPoolExecutor(_AHEAD, thread_name_prefix="redislog-search")
-        try:
-            pending: deque[tuple[int, Future[list[bytes]]]] = deque()
-            if first_window is None:
-                pending.append((0, pool.submit(fetch, 0)))
-            else:
-                read: Future[list[bytes]] = Future()
-                read.set_result(first_window)
-                pending.append((0, read))
-            while True:
-                first, future = pending.popleft()
-                raws = future.result()
-                if first != (start if anchor is None else start - 1):
-                    pending.clear()  # a guess gone wrong: fetch from here on
-                    first = start if anchor is None else start - 1
-                    pending.append((first, pool.submit(fetch, first)))
-                    continue
-                full = len(raws) >= size  # else the window reached the list's end
-                if anchor is not None:
-                    if not raws or raws[0] != anchor:
-                        moved = _index(raws, anchor)
-                        if moved is None:
-                            if not full:
-                                self.progress.trimmed.append(key)
-                                return  # the anchor was trimmed, and all before it
-                            start += size - 1  # pushed further than one window
-                            pending.clear()
-                            pending.append((start - 1, pool.submit(fetch, start - 1)))
-                            continue
-                        start += moved
-                        raws = raws[moved:]
-                    raws = raws[1:]
-                if full:
-                    guess = start + len(raws) - 1
-                    for queued, _ in pending:
-                        guess = queued + size - 1
-                    while len(pending) < _AHEAD:
-                        pending.append((guess, pool.submit(fetch, guess)))
-                        guess += size - 1
-                self.progress.scanned += len(raws)
-                yield self._pre.candidates(raws)
-                if not full or not raws:
-                    return
-                if since is not None:
-                    newest, oldest = decode(raws[0], key).ts, decode(raws[-1], key).ts
-                    if newest is not None and oldest is not None and max(newest, oldest) < since:
-                        return  # newest first: everything further is older still
-                anchor = raws[-1]
-                start += len(raws)
-        finally:
-            # Not waiting for a fetch in flight: when the search is given up
-            # (Ctrl-C), a frozen server must not hold the way out.
-            pool.shutdown(wait=False, cancel_futures=True)
+        windows = PlainWindows(
+            self._client, keyspace.encoded(key), self._window, first=first_window
+        )
+        for raws in windows:
+            self.progress.scanned += len(raws)
+            yield self._pre.candidates(raws)
+            if since is not None and raws and before(raws, key, since):
+                return  # newest first: everything further is older still
+        if windows.trimmed:
+            self.progress.trimmed.append(key)
 
 
-def _index(raws: list[bytes], anchor: bytes) -> int | None:
-    try:
-        return raws.index(anchor)
-    except ValueError:
-        return None
+def pays_here(pre: prefilter.Prefilter, newest: list[bytes]) -> bool:
+    """Whether a local server's list is cheaper filtered here, in plain
+    windows, than by its own filter, judged by its *newest* records.
+
+    Here, the needles and plain numbers are checked as cheaply as there, but
+    fields and loggers only by decoding each candidate: worth it when few
+    records of the newest ones could match.
+    """
+    if not pre.groups:
+        return False  # levels and times alone: the server reads heads cheaply
+    return not pre.decides or len(pre.candidates(newest)) <= len(newest) * _HERE_SHARE
+
+
+def before(raws: list[bytes], key: str, since: float) -> bool:
+    """Whether the window *raws* (newest first) is older than *since*, by its ends."""
+    newest, oldest = decode(raws[0], key).ts, decode(raws[-1], key).ts
+    return newest is not None and oldest is not None and max(newest, oldest) < since
 
 
 @dataclass(frozen=True)

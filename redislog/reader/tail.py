@@ -2,7 +2,9 @@
 
 A :class:`Tail` is non-destructive.  It registers with the ``ATTACH`` script,
 which also snapshots the list at that instant, reads the backlog from the
-snapshot in bounded windows (``BACKLOG``), then reads live records from the
+snapshot in bounded windows (``BACKLOG``; on a local server, a filtered
+backlog may be read in plain windows older than the snapshot's newest
+records, as ``Search`` reads them), then reads live records from the
 list after its cursor, the newest record it read (``FOLLOW``).  The private
 inbox that the writer's script fills (``keys`` explains the layout) only
 wakes it within milliseconds; a poll every half second finds records that
@@ -44,7 +46,8 @@ from redislog.reader._shared import (
     merge,
     plural,
 )
-from redislog.reader.search import Progress
+from redislog.reader._windows import PlainWindows
+from redislog.reader.search import Progress, before, pays_here
 from redislog.scripts import (
     Anchor,
     AttachReply,
@@ -129,6 +132,9 @@ class Tail:
         on_live: called once the backlog is shown and following begins.
         on_window: called after each window of the backlog with how far
             reading it got (:attr:`progress`).
+        local: the server is on this machine: a filtered backlog is read in
+            plain windows and filtered here when that costs it less (as
+            ``Search`` does).
     """
 
     def __init__(
@@ -143,6 +149,7 @@ class Tail:
         timing: Timing = Timing(),
         on_live: Callable[[], None] | None = None,
         on_window: Callable[[Progress], None] | None = None,
+        local: bool = False,
     ) -> None:
         self.tail_id = secrets.token_hex(8)
         self._link = link
@@ -166,6 +173,7 @@ class Tail:
         self._arrived: Arrived = Arrived()
         self._on_live = on_live
         self._on_window = on_window
+        self._local = local
         #: How far reading the backlog got: records read (before the filter)
         #: of the snapshots' total, and back to when.
         self.progress = Progress()
@@ -305,15 +313,16 @@ class Tail:
             if reply.status is WindowStatus.RELOCATING:
                 continue
             self._pacer.measure(time.monotonic() - started, reply.read)
-            self._report(reply)
+            self._report(reply.read, reply.oldest)
             return reply
 
-    def _report(self, reply: BacklogReply) -> None:
+    def _report(self, read: int, oldest: bytes) -> None:
+        """Count a backlog window of *read* records, the *oldest* last."""
         progress = self.progress
-        progress.scanned += reply.read
-        if self._on_window is None or not reply.read:
+        progress.scanned += read
+        if self._on_window is None or not read:
             return
-        ts = decode(reply.oldest, "").ts  # one record per window
+        ts = decode(oldest, "").ts  # one record per window
         if ts is not None and (progress.reached is None or ts < progress.reached):
             progress.reached = ts
         self._on_window(progress)
@@ -374,6 +383,10 @@ class Tail:
         for entry in itertools.islice(self._matching(first, reg.key), lines):
             found += 1
             yield entry
+        older = found < lines and len(first) < snapshot.length
+        if older and self._local and pays_here(self._pre, first):
+            yield from self._older_here(reg, first, lines - found)
+            return
         index = len(first)
         anchor = Anchor(index - 1, first[-1]) if first else None
         since = self._pre.since
@@ -396,6 +409,29 @@ class Tail:
             if since is not None and window.maxts is not None and window.maxts < since:
                 break  # everything further is older still
             index = hi + 1
+
+    def _older_here(self, reg: _Registration, first: list[bytes], lines: int) -> Iterator[Entry]:
+        """Up to *lines* matching records older than *first* (the newest
+        records at ATTACH), newest first, from plain windows filtered here.
+
+        The list itself, not the snapshot, is read: records pushed since are
+        newer than *first*, and the last of *first* anchors the windows.
+        """
+        windows = PlainWindows(
+            self._link.client, keyspace.encoded(reg.key), self._pacer.size,
+            start=len(first), anchor=first[-1],
+        )  # fmt: skip
+        since = self._pre.since
+        found = 0
+        for raws in windows:
+            self._heartbeat()  # the registration lives on for following
+            self._report(len(raws), raws[-1] if raws else b"")
+            candidates = self._pre.candidates(raws)
+            matches = list(itertools.islice(self._matching(candidates, reg.key), lines - found))
+            found += len(matches)
+            yield from matches
+            if found >= lines or (since is not None and raws and before(raws, reg.key, since)):
+                return
 
     # -- live records ------------------------------------------------------------
 
