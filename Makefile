@@ -52,7 +52,11 @@ check: lint type test  ## everything
 demo: $(STAMP)  ## log a few records into the embedded Redis and view them
 	$(BIN)/python examples/demo.py
 
+# Commands are timed as an installed package runs them: pip compiles a
+# package's bytecode when it installs it, an editable install only on import
+# (and on every import where PYTHONDONTWRITEBYTECODE is set).
 bench: $(STAMP)  ## benchmarks (write path, viewer) against baselines run alongside
+	$(BIN)/python -m compileall -q redislog
 	$(BIN)/python -m bench
 
 MINUTES ?= 5
