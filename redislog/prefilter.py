@@ -133,15 +133,16 @@ class Prefilter:
 # A JSON key that no escape but \u spells otherwise.
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _ESCAPES = re.compile(rb"\\u")
+_COMPARISONS = frozenset((">", ">=", "<", "<="))
 #: Numbers from here on may have been rounded by a float (cjson's or here).
 _BIG = 2.0**53
-
-
 # A plain number as the server's filter reads one (any text it may hold,
 # followed by the end of the value).
 _NUMBER = rb"-?\d+\.?\d*[eE]?[+-]?\d*(?=\s*[,}\]])"
 #: Failing values a plain test skips within its regex, at most.
 _SKIPPED = 64
+#: Values whose verdict a plain test remembers, at most.
+_REMEMBERED = 4096
 
 
 class _Plain:
@@ -200,7 +201,9 @@ class _Plain:
             text = hit[1]
             may = verdicts.get(text)
             if may is None:
-                may = verdicts[text] = self._may(text)
+                may = self._may(text)
+                if len(verdicts) < _REMEMBERED:
+                    verdicts[text] = may
                 if not may and len(self._failing) < _SKIPPED:
                     self._failing.append(text)
                     learned = True
@@ -218,9 +221,6 @@ class _Plain:
         if abs(number) >= _BIG:
             return True
         return any(_holds(op, number, limit) for op, limit in self._conditions)
-
-
-_COMPARISONS = frozenset((">", ">=", "<", "<="))
 
 
 def _holds(op: str, number: float, limit: float | None) -> bool:
