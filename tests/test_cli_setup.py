@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -103,13 +104,23 @@ def test_fields_lists_names_counts_and_escaped_examples(
     assert none.returncode == 1
 
 
+def from_bash(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m redislog ARGS`` from bash, as a user types it: the
+    completion options find the shell they serve among their parent processes."""
+    command = shlex.join([sys.executable, "-m", "redislog", *args])
+    return subprocess.run(
+        ["bash", "-c", f"{command}; exit $?"],  # (a list: bash forks, not execs)
+        capture_output=True, text=True, timeout=60, env=cli_env(**env), stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 def test_shell_completion_installs_and_completes(tmp_path: Path) -> None:
     """--show-completion prints a script for the shell, --install-completion
     installs it where the shell reads it, and completion names the commands."""
-    script = run_cli("--show-completion", "bash")
+    script = from_bash("--show-completion")
     assert script.returncode == 0, script.stderr
     assert "_REDISLOG_COMPLETE=complete_bash" in script.stdout
-    installed = run_cli("--install-completion", "bash", HOME=str(tmp_path))
+    installed = from_bash("--install-completion", HOME=str(tmp_path))
     assert installed.returncode == 0, installed.stderr
     assert "redislog" in (tmp_path / ".bashrc").read_text()
     words = subprocess.run(
