@@ -522,6 +522,7 @@ def test_logging_from_signal_handlers_and_finalizers_never_deadlocks(
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         fired = 0
+        finalized = []
         def on_alarm(signum, frame):
             global fired
             fired += 1
@@ -529,6 +530,7 @@ def test_logging_from_signal_handlers_and_finalizers_never_deadlocks(
         class Noisy:
             def __del__(self):
                 log.info("from a finalizer")
+                finalized.append(None)  # (atomic: finalizers run in two threads)
         signal.signal(signal.SIGALRM, on_alarm)
         signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
         count = 0
@@ -540,18 +542,25 @@ def test_logging_from_signal_handlers_and_finalizers_never_deadlocks(
             if count % 1000 == 0:
                 gc.collect()
         signal.setitimer(signal.ITIMER_REAL, 0, 0)
-        gc.collect()
+        # A collection the writer thread runs may still be finalizing (and
+        # gc.collect() returns at once meanwhile): wait for every finalizer.
+        deadline = time.monotonic() + 30
+        while len(finalized) < count and time.monotonic() < deadline:
+            gc.collect()
+            time.sleep(0.01)
         gc.disable()  # no finalizer may log between flush() and the counts
         handler.flush(10)
-        print(count, fired, handler.stats["delivered"], handler.stats["submitted"])
+        stats = handler.stats
+        print(count, len(finalized), fired, stats["delivered"], stats["submitted"])
         """,
         redis_url,
         key,
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    count, fired, delivered, submitted = map(int, result.stdout.split())
+    count, finalized, fired, delivered, submitted = map(int, result.stdout.split())
     assert fired > 100
+    assert finalized == count
     assert delivered == submitted
     # Every call logged once, finalizers included (some run in the writer
     # thread); one more if an alarm was pending when the timer stopped.
