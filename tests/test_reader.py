@@ -526,6 +526,11 @@ FIELD_CORPUS = [
     b'{"msg": "ctl \x01 raw", "order_id": 7, "status": 500}',
     b'{"msg": "nan", "status": NaN, "order_id": Infinity}',
     b'{"msg": "huge int", "status": ' + b"9" * 5000 + b', "order_id": 7}',
+    # Long runs of digits in values that are no plain number: reading them
+    # must take time linear in their length (a script blocks Redis meanwhile).
+    b'{"msg":"long run","status":' + b"9" * 100_000 + b'x,"order_id":7}',
+    b'{"msg":"long string","status":"' + b"5" * 100_000 + b'x","order_id":7}',
+    b'{"msg":"long parts","status":' + b"9" * 30_000 + b"." + b"9" * 30_000 + b"e-x}",
     b'{"msg": "lone surrogate \\ud800", "user": "\\udc00", "status": 500}',
     b'{"msg": "truncated", "order_id": 7',
     b'[{"order_id": 7}]',

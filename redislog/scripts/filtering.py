@@ -150,16 +150,34 @@ local function equal(c, v, kind)
   end
   return c.value == 'null'
 end
+-- Numbers are read piece by piece, each piece one run of a character
+-- class: a single pattern with several optional runs of digits backtracks
+-- for a time cubic in a long run, and a script blocks Redis meanwhile.
+-- Where the plain number starting at *at* in *s* ends (nil: none starts there).
+local function number_end(s, at)
+  local _, stop = find(s, '^-?%d+', at)
+  if not stop then
+    return nil
+  end
+  local _, e = find(s, '^%.%d*', stop + 1)
+  stop = e or stop
+  _, e = find(s, '^[eE][+-]?%d*', stop + 1)
+  return e or stop
+end
 -- A string's number as Python's float() reads it: nil when that is not
 -- sure, false when it is surely not a finite number.
 local function numeric(s)
-  local text = match(s, '^%s*([+-]?[%d.]+[eE]?[+-]?%d*)%s*$')
-  if text then
-    local n = tonumber(text)
-    if n and n == n and abs(n) ~= math.huge then
-      return n
+  local _, stop = find(s, '^%s*[+-]?[%d.]+')
+  if stop then
+    local _, e = find(s, '^[eE][+-]?%d*', stop + 1)
+    stop = e or stop
+    if find(s, '^%s*$', stop + 1) then
+      local n = tonumber(s:sub(1, stop))
+      if n and n == n and abs(n) ~= math.huge then
+        return n
+      end
+      return nil
     end
-    return nil
   end
   if find(s, '[%d\128-\255]') then
     return nil
@@ -272,14 +290,16 @@ local function fails_plainly(el, c)
     if not stop then
       return true
     end
-    local text = match(el, '^%s*:%s*(-?%d+%.?%d*[eE]?[+-]?%d*)%s*[,}%]]', stop + 1)
-    if text then
-      local n = tonumber(text)
+    local _, colon = find(el, '^%s*:%s*', stop + 1)
+    if colon then
+      local last = number_end(el, colon + 1)
+      if not last or not find(el, '^%s*[,}%]]', last + 1) then
+        return false  -- the key, with a value that is not a plain number
+      end
+      local n = tonumber(el:sub(colon + 1, last))
       if not n or n ~= n or abs(n) >= BIG or holds(c, n) then
         return false
       end
-    elseif find(el, '^%s*:', stop + 1) then
-      return false  -- the key, with a value that is not a plain number
     end
     at = stop + 1
   end
