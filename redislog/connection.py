@@ -40,6 +40,11 @@ ERRORS = (redis.RedisError, OSError, RedisClusterException)
 
 #: Where the server's URL is looked for, in order, when none is given.
 URL_VARIABLES = ("REDISLOG_URL", "REDIS_URL")
+#: Says whether the server runs on this machine, when the URL cannot: a
+#: tunnel's ``localhost`` is far away, a host's own name is near.
+LOCAL_VARIABLE = "REDISLOG_LOCAL"
+_YES = ("1", "yes", "true")
+_NO = ("0", "no", "false")
 SOCKET_TIMEOUT = 2.0
 CONNECT_TIMEOUT = 1.0
 SENTINEL = "redis+sentinel"
@@ -92,6 +97,18 @@ class Target:
         """True when this is the embedded server."""
         return self.source == "embedded"
 
+    @property
+    def local(self) -> bool:
+        """Whether the server runs on this machine, which decides where reads
+        filter records: here, on plain windows, or inside Redis, so that only
+        matches cross a network (see ``reader.Search``).
+
+        Raises:
+            ValueError: ``REDISLOG_LOCAL`` is neither yes nor no.
+        """
+        near = _local_setting()
+        return local(self.url) if near is None else near
+
     def describe(self) -> str:
         """The URL with any password masked, and its source."""
         return f"{redact(self.url)} ({self.source})"
@@ -106,6 +123,19 @@ def resolve(url: str | None = None) -> Target:
         if value:
             return Target(check(value), name)
     return Target(embedded.url(), "embedded")
+
+
+def _local_setting() -> bool | None:
+    """What ``REDISLOG_LOCAL`` says (None when unset); ValueError if unclear."""
+    value = os.environ.get(LOCAL_VARIABLE, "").strip().lower()
+    if not value:
+        return None
+    if value in _YES or value in _NO:
+        return value in _YES
+    raise ValueError(
+        f"{LOCAL_VARIABLE} must be yes or no (whether the Redis server runs on this "
+        f"machine), not {os.environ[LOCAL_VARIABLE]!r}"
+    )
 
 
 def check(url: str) -> str:
@@ -375,7 +405,7 @@ def layout(client: Client) -> str:
 
 
 def local(url: str) -> bool:
-    """Whether the server of *url* runs on this machine."""
+    """Whether the server of *url* runs on this machine, as far as the URL says."""
     parts = urlsplit(url)
     if parts.scheme == "unix":
         return True

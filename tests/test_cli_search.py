@@ -14,7 +14,7 @@ import redis
 
 from redislog import RedisHandler, keys
 from tests.servers import Server
-from tests.support import attach, log_records, run_cli, run_in_terminal
+from tests.support import attach, log_records, one_line_error, run_cli, run_in_terminal
 from tests.support.hostile import HOSTILE_ELEMENTS, assert_no_raw_controls
 
 
@@ -241,3 +241,39 @@ def test_progress_shows_only_when_stdout_and_stderr_are_terminals(
     progress = re.compile(r"searched [0-9,]+ of 200,000 records")
     assert not progress.search(search(stdout_terminal=False))
     assert progress.search(search(stdout_terminal=True))
+
+
+def _scripts_run(client: redis.Redis) -> int:
+    stats = client.info("commandstats")
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("eval", "evalsha"))
+
+
+@pytest.mark.parametrize(("setting", "server_filters"), [("yes", False), ("no", True)])
+def test_redislog_local_says_where_a_search_filters(
+    redis_url: str, client: redis.Redis, key: str, setting: str, server_filters: bool
+) -> None:
+    """A server reached at localhost may be far away (a tunnel): with
+    REDISLOG_LOCAL=no the search filters inside Redis, so only matches cross;
+    with yes (what localhost means by default) it reads plain windows and
+    filters here.  Either way it finds the same records."""
+    log_records(redis_url, key, 300)
+    before = _scripts_run(client)
+    result = run_cli(
+        "search", key, "-g", "record 7", "--limit", "all", "-o", "json", "-q",
+        "--url", redis_url, REDISLOG_LOCAL=setting,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert seqs(result.stdout) == [7, *range(70, 80)]
+    assert (_scripts_run(client) > before) is server_filters
+
+
+def test_an_unclear_redislog_local_is_refused_by_readers(redis_url: str, key: str) -> None:
+    log_records(redis_url, key, 3)
+    for command in (("search", key), ("tail", key, "--no-follow"), ("stats", key)):
+        line = one_line_error(
+            run_cli(*command, "-q", "--url", redis_url, REDISLOG_LOCAL="maybe"), 2
+        )
+        assert line == (
+            "redislog: REDISLOG_LOCAL must be yes or no (whether the Redis server runs "
+            "on this machine), not 'maybe'"
+        )

@@ -48,6 +48,42 @@ def test_refused_urls(url: str, message: str) -> None:
     assert message in one_line_error(run_cli("ls", "--url", url), 2)
 
 
+@pytest.mark.parametrize(
+    ("url", "setting", "local"),
+    [
+        ("redis://localhost:6380/0", None, True),
+        ("redis://127.0.0.1:6380/0", None, True),
+        ("unix:///tmp/redis.sock", None, True),
+        ("redis://cache.internal:6379/0", None, False),
+        ("redis+sentinel://s1:26379/logs", None, False),
+        ("redis://localhost:6380/0", "", True),
+        # A tunnel's end: localhost, but the server is far away.
+        ("redis://localhost:6380/0", "no", False),
+        ("redis://localhost:6380/0", " 0 ", False),
+        ("redis://cache.internal:6379/0", "Yes", True),
+        ("redis://cache.internal:6379/0", "true", True),
+    ],
+)
+def test_whether_the_server_runs_here(
+    monkeypatch: pytest.MonkeyPatch, url: str, setting: str | None, local: bool
+) -> None:
+    """The URL tells, unless REDISLOG_LOCAL says otherwise."""
+    if setting is None:
+        monkeypatch.delenv(connection.LOCAL_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(connection.LOCAL_VARIABLE, setting)
+    assert connection.resolve(url).local is local
+
+
+def test_an_unclear_local_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only readers ask, so only readers refuse: a handler still logs."""
+    monkeypatch.setenv(connection.LOCAL_VARIABLE, "maybe")
+    target = connection.resolve("redis://localhost:6380/0")
+    with pytest.raises(ValueError, match=r"REDISLOG_LOCAL must be yes or no .*'maybe'"):
+        _ = target.local
+    RedisHandler(url="redis://localhost:6380/0", key="logs:x").close()
+
+
 def test_sentinel_parts() -> None:
     """A Sentinel URL names its sentinels, service, db, user and password."""
     parts = connection.sentinel_parts("redis+sentinel://app:p%40ss@s1:26379,[::1]:26380/logs/3")

@@ -156,6 +156,15 @@ class Session:
         """The server's URL (password masked) and where it came from."""
         return self.target.describe()
 
+    @property
+    def local(self) -> bool:
+        """Whether the server runs on this machine (see ``Target.local``);
+        exit with one line if ``REDISLOG_LOCAL`` says neither yes nor no."""
+        try:
+            return self.target.local
+        except ValueError as exc:
+            fail(str(exc), 2)
+
     def logs(self, patterns: Sequence[str] | None, *, waiting: Notify | None = None) -> list[str]:
         """The log keys *patterns* name (see ``reader.find``); exit if none,
         unless *waiting* for them (which then hears what is awaited)."""

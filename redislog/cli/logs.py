@@ -145,7 +145,7 @@ def fields(
         chosen,
         query=query,
         where=session.where,
-        local=connection.local(session.target.url),
+        local=session.local,
     )
     tally = counting.FieldCounts()
     with failing(f"reading from {session.where} failed"):

@@ -124,6 +124,7 @@ def serve(
         keepalive = float(block)
     settings = Settings(
         target=session.target,
+        local=session.local,
         limits=Limits(body=max_body, record=max_record, rate=rate, burst=burst),
         cors_origin=cors_origin,
         secure_cookie=certfile is not None,

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from redislog import connection, filters, jsonlines, levels, reader, timefmt
+from redislog import filters, jsonlines, levels, reader, timefmt
 from redislog import stats as counting
 from redislog.cli._app import app
 from redislog.cli._options import (
@@ -101,7 +101,7 @@ def tail(
             session.link(), chosen, lines=newest, follow=not no_follow, query=query, watch=watch,
             on_live=_live_rule(renderer, output) if not output.quiet else None,
             on_window=session.notices.reporter(_backlog_progress) if not query.empty else None,
-            local=connection.local(session.target.url),
+            local=session.local,
         )  # fmt: skip
     session.announce("consuming from" if consume else "reading from", chosen or names or [])
     for line in awaited:
@@ -213,7 +213,7 @@ def search(
             lambda done: f"searched {done.scanned:,} of {done.total:,} records"
         ),
         where=session.where,
-        local=connection.local(session.target.url),
+        local=session.local,
     )
     with failing(f"searching {session.where} failed"), output_guard():
         if counting:
@@ -336,7 +336,7 @@ def stats(
     chosen = session.logs(names)
     session.announce("counting on", chosen)
     now = time.time()
-    local = connection.local(session.target.url)
+    local = session.local
     finder = reader.Search(
         session.client,
         chosen,

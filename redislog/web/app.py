@@ -46,6 +46,7 @@ class Settings:
 
     Args:
         target: the Redis server (as the command line resolves it).
+        local: whether it runs on this machine (see ``connection.Target.local``).
         limits: bounds on what a token may send.
         cors_origin: the one origin allowed to call from a browser (None: none).
         secure_cookie: mark the sign-in cookie Secure (served over TLS).
@@ -54,6 +55,7 @@ class Settings:
     """
 
     target: connection.Target
+    local: bool
     limits: Limits = field(default_factory=Limits)
     cors_origin: str | None = None
     secure_cookie: bool = False
@@ -82,7 +84,7 @@ class Service:
         self.target = settings.target
         self.where = settings.target.describe()
         self.client = connection.connect(settings.target, socket_timeout=reader.READ_TIMEOUT)
-        self.local = connection.local(settings.target.url)
+        self.local = settings.local
         self.verifier = tokens.Verifier()
         self.failures = Failures()
         self.buckets = Buckets(settings.limits.rate, settings.limits.burst)
