@@ -426,11 +426,11 @@ def viewer_command() -> list[str]:
     return [sys.executable, "-m", "redislog"]
 
 
-def _environment() -> dict[str, str]:
-    # Only the --url given on the command line may choose the server.
-    env = {k: v for k, v in os.environ.items() if k not in ("REDISLOG_URL", "REDIS_URL")}
-    env.pop("FORCE_COLOR", None)
-    return env
+def _environment(**extra: str) -> dict[str, str]:
+    # Only the --url given on the command line may choose the server, and
+    # only the case may say where it filters.
+    unset = ("REDISLOG_URL", "REDIS_URL", "REDISLOG_LOCAL", "FORCE_COLOR")
+    return {**{k: v for k, v in os.environ.items() if k not in unset}, **extra}
 
 
 def _wait(process: subprocess.Popen[bytes], what: str) -> int:
@@ -456,12 +456,13 @@ def _wait(process: subprocess.Popen[bytes], what: str) -> int:
     return status
 
 
-def run_timed(command: list[str], out: Path, err: Path) -> tuple[float, int]:
-    """Run *command* with stdout to *out*; its wall time and exit status."""
+def run_timed(command: list[str], out: Path, err: Path, **env: str) -> tuple[float, int]:
+    """Run *command* (with *env* added to the environment) with stdout to
+    *out*; its wall time and exit status."""
     with out.open("wb") as stdout, err.open("wb") as stderr:
         start = time.perf_counter()
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=_environment()
+            command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=_environment(**env)
         )
         status = _wait(process, " ".join(command))
         return time.perf_counter() - start, status
