@@ -64,6 +64,11 @@ class Prefilter:
     loggers: tuple[str, ...] = ()
 
     @property
+    def empty(self) -> bool:
+        """Whether it lets every record through."""
+        return self == _EVERYTHING
+
+    @property
     def decides(self) -> bool:
         """Whether the server-side filter decodes records (fields or loggers)."""
         return bool(self.tests or self.loggers)
@@ -129,6 +134,8 @@ class Prefilter:
         assert keep is not None
         return [raws[i] for i in sorted(keep)]
 
+
+_EVERYTHING = Prefilter()
 
 # A JSON key that no escape but \u spells otherwise.
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")

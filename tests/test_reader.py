@@ -15,6 +15,7 @@ import redis
 from redislog import connection, filters, keys, prefilter, reader, scripts
 from redislog.entry import Entry, decode
 from redislog.reader import _shared
+from redislog.reader._windows import PlainWindows
 from redislog.scripts import lua
 from tests.proxy import Proxy
 from tests.servers import Server
@@ -141,6 +142,27 @@ def test_search_windows_skip_and_repeat_nothing_while_pushing(
             push(client, key, *(ours(10_000 + len(found) + i, "hit new") for i in range(500)))
     assert found == [f"hit {i}" for i in reversed(range(4000))]
     assert search.progress.scanned >= 4000
+
+
+def test_plain_windows_copy_about_as_many_bytes_whatever_the_records(
+    client: redis.Redis, key: str
+) -> None:
+    """An LRANGE blocks Redis for as long as it copies bytes: a window of
+    large records holds fewer of them, one of small records as many as asked.
+    Records pushed meanwhile (more than a window of them, while the size
+    changes) are neither skipped nor repeated."""
+    small = [ours(i) for i in range(3000)]
+    big = [ours(3000 + i, "x" * 20_000) for i in range(300)]
+    push(client, key, *small, *big)  # the large ones are the newest
+    windows = []
+    for raws in PlainWindows(client, keys.encoded(key), 1000):
+        windows.append(raws)
+        if len(windows) == 2:
+            push(client, key, *(ours(9000 + i, "y" * 20_000) for i in range(150)))
+    assert [raw for raws in windows for raw in raws] == [*reversed(big), *reversed(small)]
+    assert max(sum(map(len, raws)) for raws in windows) <= 2 * 1024 * 1024
+    assert len(windows[0]) == 100
+    assert max(map(len, windows)) == 999  # the most asked, less the anchor
 
 
 def test_search_stops_early_once_past_since(client: redis.Redis, key: str) -> None:
@@ -372,8 +394,9 @@ def test_search_progress_reports_windows(client: redis.Redis, key: str) -> None:
     seen: list[int] = []
     search = reader.Search(client, [key], on_window=lambda p: seen.append(p.scanned), window=500)
     assert len(list(search.newest_first())) == 2000
-    assert len(seen) >= 3
-    assert seen[0] == 500
+    assert len(seen) >= 4
+    steps = [b - a for a, b in zip([0, *seen], seen, strict=False)]
+    assert all(0 < step <= 500 for step in steps), steps
     assert seen[-1] == search.progress.total == 2000
 
 
@@ -765,6 +788,43 @@ def test_a_local_search_decodes_fields_here_only_when_few_records_could_match(
     ]
     assert found == [raw for raw in reversed(raws) if query.matches(decode(raw, key))]
     assert found
+    assert bool(scans) is server_filters
+
+
+@pytest.mark.parametrize(
+    ("options", "server_filters"),
+    [({}, False), ({"exclude": ["m1"]}, False), ({"level": "error"}, True)],
+)
+def test_a_far_search_that_filters_nothing_reads_plain_windows(
+    client: redis.Redis,
+    key: str,
+    monkeypatch: pytest.MonkeyPatch,
+    options: dict[str, object],
+    server_filters: bool,
+) -> None:
+    """Across a network, a query the server cannot narrow (none, or only an
+    exclusion) ships every record anyway: plain windows cost Redis less than
+    the script; a level is still filtered there."""
+    raws = [ours(i, levelno=40 if i % 10 == 0 else 20) for i in range(250)]
+    push(client, key, *raws)
+    scans: list[int] = []
+    real_scan = scripts.scan
+
+    def counted_scan(*args: object, **kwargs: object) -> scripts.ScanReply:
+        scans.append(1)
+        return real_scan(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scripts, "scan", counted_scan)
+    query = filters.parse_query(**options)  # type: ignore[arg-type]
+    search = reader.Search(client, [key], query=query, local=False, window=100)
+    found = [entry.raw for entry in search.newest_first()]
+    assert found == [raw for raw in reversed(raws) if query.matches(decode(raw, key))]
+    assert found
+    assert bool(scans) is server_filters
+    assert search.progress.scanned == 250
+    scans.clear()
+    windows = list(reader.Search(client, [key], query=query, window=100).windows())
+    assert sum(len(raws) for _, raws in windows) == len(found if server_filters else raws)
     assert bool(scans) is server_filters
 
 

@@ -336,7 +336,6 @@ def stats(
     chosen = session.logs(names)
     session.announce("counting on", chosen)
     now = time.time()
-    local = session.local
     finder = reader.Search(
         session.client,
         chosen,
@@ -345,7 +344,7 @@ def stats(
             lambda done: f"read {done.scanned:,} of {done.total:,} records"
         ),
         where=session.where,
-        local=local,
+        local=session.local,
     )
     with failing(f"counting on {session.where} failed"):
         if query.since is not None:
@@ -353,7 +352,7 @@ def stats(
         else:
             span = counting.time_span(session.client, chosen)
         counts = counting.Counts(query, counting.resolution_for(span))
-        for key, raws in finder.windows(here=local):
+        for key, raws in finder.windows(prefer_here=True):
             counts.add(key, raws)
     session.notices.clear()
     for name in finder.progress.trimmed:

@@ -51,7 +51,8 @@ class Search:
     Redis than any script, and no slower over a local socket), unless field
     conditions or loggers would have many records of the newest window
     decoded here; otherwise the ``SCAN`` script filters on the server and
-    only candidates cross the network.
+    only candidates cross the network.  A query the server cannot narrow
+    reads plain windows wherever the server is: every record crosses anyway.
 
     Args:
         client: a connected client.
@@ -83,7 +84,10 @@ class Search:
         self._on_window = on_window
         self._window = window
         self._pacer = Pacer(window)
-        self._here = local and bool(self._pre.groups)
+        self._local = local
+        # Plain windows when the query filters nothing, near or far: every
+        # record crosses anyway, and a script reading them costs Redis more.
+        self._here = (local and bool(self._pre.groups)) or self._pre.empty
         self.progress = Progress()
 
     def newest_first(self) -> Iterator[Entry]:
@@ -103,20 +107,22 @@ class Search:
         except ERRORS as exc:
             raise self._failed(exc) from None
 
-    def windows(self, *, here: bool | None = None) -> Iterator[tuple[str, list[bytes]]]:
+    def windows(self, *, prefer_here: bool = False) -> Iterator[tuple[str, list[bytes]]]:
         """Candidate records of each key in turn, window by window, newest first.
 
         Not decoded, matched against the query or freed of repeats: for
         callers that read only part of each record (``stats``).
 
         Args:
-            here: read plain windows and pre-filter them here (True) or on the
-                server (False); by default, as :meth:`newest_first` does.
+            prefer_here: on a local server, read plain windows and pre-filter
+                them here whatever the query (``stats`` reads levels and times
+                from the records' heads as cheaply as the server would);
+                otherwise, as :meth:`newest_first` does.
 
         Raises:
             ReaderError: the server failed or refused.
         """
-        scan = self._scan if here is None else self._scan_here if here else self._scan_there
+        scan = self._scan_here if prefer_here and self._local else self._scan
         try:
             self.progress.total = sum(self._lengths())
             for key in self._keys:
@@ -143,14 +149,10 @@ class Search:
         """Candidates of *key*, filtered here or by the server, whichever is cheaper."""
         if not self._here:
             return self._scan_there(key)
-        if not self._pre.decides:
-            return self._scan_here(key)
-        newest: list[bytes] = self._client.lrange(  # type: ignore[assignment]
-            keyspace.encoded(key), 0, self._window - 1
-        )
-        if not pays_here(self._pre, newest):
+        windows = PlainWindows(self._client, keyspace.encoded(key), self._window)
+        if self._pre.decides and not pays_here(self._pre, windows.first()):
             return self._scan_there(key)
-        return self._scan_here(key, newest)
+        return self._scan_here(key, windows)
 
     def _matching(self, windows: Iterator[list[bytes]], key: str) -> Iterator[Entry]:
         for raws in windows:
@@ -208,15 +210,12 @@ class Search:
             # way out.
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _scan_here(
-        self, key: str, first_window: list[bytes] | None = None
-    ) -> Iterator[list[bytes]]:
+    def _scan_here(self, key: str, windows: PlainWindows | None = None) -> Iterator[list[bytes]]:
         """Candidates of *key*, window by window, filtered here (from
-        *first_window* when the newest window was read already)."""
+        *windows* when they were looked into already)."""
         since = self._pre.since
-        windows = PlainWindows(
-            self._client, keyspace.encoded(key), self._window, first=first_window
-        )
+        if windows is None:
+            windows = PlainWindows(self._client, keyspace.encoded(key), self._window)
         for raws in windows:
             self.progress.scanned += len(raws)
             yield self._pre.candidates(raws)
