@@ -21,9 +21,9 @@ measured in the same round.
    the same list, run back to back with the stats command (their order
    alternating between rounds).  The ratio is taken within the round.  The
    target: stats over every record at most 1.0x the ``-g timeout`` search
-   filtered inside Redis (the other ratios are shown without one).  Meanwhile
-   another client
-   PINGs every 5 ms: the worst reply during any stats must be at most 10 ms.
+   filtered inside Redis (the other ratios are shown without one).
+   Meanwhile another client PINGs every 5 ms: the worst reply during any
+   stats must be at most 10 ms.
    Checked: stats counts every record, and as many ERROR-or-worse records as
    the search prints.
 

@@ -352,7 +352,7 @@ def stats(
         else:
             span = counting.time_span(session.client, chosen)
         counts = counting.Counts(query, counting.resolution_for(span))
-        for key, raws in finder.windows(prefer_here=True):
+        for key, raws in finder.windows():
             counts.add(key, raws)
     session.notices.clear()
     for name in finder.progress.trimmed:

@@ -59,11 +59,15 @@ class PlainWindows:
     def first(self) -> list[bytes]:
         """The first window (read now, yielded first), for a look ahead of
         reading; with the anchor, when there is one."""
+        return self._opening()[1]
+
+    def _opening(self) -> tuple[int, list[bytes]]:
+        """How many records the first window asked for, and the window."""
         if self._first is None:
             asked = min(self._size, _PROBE)
             at = self._start if self._anchor is None else self._start - 1
             self._first = asked, self._fetch(at, asked)
-        return self._first[1]
+        return self._first
 
     def _fetch(self, first: int, size: int) -> list[bytes]:
         return list(self._client.lrange(self._name, first, first + size - 1))  # type: ignore[arg-type]
@@ -74,16 +78,14 @@ class PlainWindows:
         return max(_LEAST, min(self._size, fit))
 
     def __iter__(self) -> Iterator[list[bytes]]:
-        self.first()
-        assert self._first is not None
+        size, opening = self._opening()
         start, anchor = self._start, self._anchor
         pool = ThreadPoolExecutor(_AHEAD, thread_name_prefix="redislog-windows")
         try:
             # (where a window starts, how many records were asked, the read)
             pending: deque[tuple[int, int, Future[list[bytes]]]] = deque()
             read: Future[list[bytes]] = Future()
-            read.set_result(self._first[1])
-            size = self._first[0]
+            read.set_result(opening)
             pending.append((start if anchor is None else start - 1, size, read))
             while True:
                 first, asked, future = pending.popleft()

@@ -107,22 +107,19 @@ class Search:
         except ERRORS as exc:
             raise self._failed(exc) from None
 
-    def windows(self, *, prefer_here: bool = False) -> Iterator[tuple[str, list[bytes]]]:
+    def windows(self) -> Iterator[tuple[str, list[bytes]]]:
         """Candidate records of each key in turn, window by window, newest first.
 
         Not decoded, matched against the query or freed of repeats: for
-        callers that read only part of each record (``stats``).
-
-        Args:
-            prefer_here: on a local server, read plain windows and pre-filter
-                them here whatever the query (``stats`` reads levels and times
-                from the records' heads as cheaply as the server would);
-                otherwise, as :meth:`newest_first` does.
+        callers that read only part of each record (``stats``, which reads
+        levels and times from the records' heads as cheaply as the server
+        would: on a local server, plain windows are read and pre-filtered here
+        whatever the query; otherwise, as :meth:`newest_first` reads).
 
         Raises:
             ReaderError: the server failed or refused.
         """
-        scan = self._scan_here if prefer_here and self._local else self._scan
+        scan = self._scan_here if self._local else self._scan
         try:
             self.progress.total = sum(self._lengths())
             for key in self._keys:

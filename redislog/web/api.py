@@ -319,7 +319,7 @@ async def stats(request: Request) -> Response:
         else:
             span = counting.time_span(service.client, [key])
         counts = counting.Counts(query, counting.resolution_for(span))
-        for name, raws in finder.windows(prefer_here=True):
+        for name, raws in finder.windows():
             counts.add(name, raws)
         chosen = width
         if chosen is not None and chosen % counts.resolution:
