@@ -14,6 +14,12 @@ level INFO), and times two spans with ``time.perf_counter``:
   destination: in the Redis list (LLEN polled every 1 ms from the main thread,
   nothing flushed by hand), written and closed in the file, or drained by the
   queue listener into its file.
+- **CPU µs/call**: the CPU time the logging thread(s) used during the loop
+  (``time.thread_time``, kernel time included), divided by n: the handler's
+  own work, without the time the thread waited for the GIL or for a CPU that
+  the writer thread, the queue listener or redis-server held.  The machine's
+  steal time during the case (``/proc/stat``, both CPUs) shows how much a
+  shared host took from it.
 
 Cases: ``RedisHandler`` (one thread, and 4 threads sharing the n records) and,
 as baselines measured in the same run, the stdlib ``NullHandler``;
@@ -127,22 +133,38 @@ def _log(logger: logging.Logger, first: int, stop: int) -> None:
         logger.info("order %s processed", i, extra={"order_id": i, "customer": "acme-corp"})
 
 
-def _log_timed(logger: logging.Logger, n: int, threads: int = 1) -> tuple[float, float]:
-    """Log records 0..n-1 from *threads* threads; the logging phase's start and end."""
+@dataclass(frozen=True)
+class Logged:
+    """When the logging phase started and ended, and the CPU its threads used."""
+
+    start: float
+    end: float
+    cpu: float
+
+    def numbers(self, done: float) -> dict[str, float]:
+        """A case's result, with *done* the moment the records were delivered."""
+        return {"loop": self.end - self.start, "total": done - self.start, "cpu": self.cpu}
+
+
+def _log_timed(logger: logging.Logger, n: int, threads: int = 1) -> Logged:
+    """Log records 0..n-1 from *threads* threads."""
     if threads == 1:
+        cpu = time.thread_time()
         start = time.perf_counter()
         _log(logger, 0, n)
-        return start, time.perf_counter()
+        end = time.perf_counter()
+        return Logged(start, end, time.thread_time() - cpu)
     bounds = [n * k // threads for k in range(threads + 1)]
-    spans: list[tuple[float, float] | None] = [None] * threads
+    spans: list[tuple[float, float, float] | None] = [None] * threads
     # Every thread starts logging at once, as in a busy application.
     gate = threading.Barrier(threads)
 
     def work(k: int) -> None:
         gate.wait()
+        cpu = time.thread_time()
         start = time.perf_counter()
         _log(logger, bounds[k], bounds[k + 1])
-        spans[k] = (start, time.perf_counter())
+        spans[k] = (start, time.perf_counter(), time.thread_time() - cpu)
 
     workers = [threading.Thread(target=work, args=(k,), name=f"app-{k}") for k in range(threads)]
     for worker in workers:
@@ -152,7 +174,11 @@ def _log_timed(logger: logging.Logger, n: int, threads: int = 1) -> tuple[float,
     done = [span for span in spans if span is not None]
     if len(done) != threads:
         raise BenchError(f"{threads - len(done)} logging threads died")
-    return min(s for s, _ in done), max(e for _, e in done)
+    return Logged(
+        min(start for start, _, _ in done),
+        max(end for _, end, _ in done),
+        sum(cpu for _, _, cpu in done),
+    )
 
 
 def _client(url: str) -> redis.Redis:
@@ -231,8 +257,8 @@ def _await_list(client: redis.Redis, key: str, n: int, handler: RedisHandler) ->
 
 def run_null(ctx: Context) -> dict[str, float]:
     logger = _logger("null", logging.NullHandler())
-    start, end = _log_timed(logger, ctx.n)
-    return {"loop": end - start, "total": end - start}
+    logged = _log_timed(logger, ctx.n)
+    return logged.numbers(logged.end)
 
 
 def _file(ctx: Context, threads: int, fmt: str | None = None) -> dict[str, float]:
@@ -241,12 +267,12 @@ def _file(ctx: Context, threads: int, fmt: str | None = None) -> dict[str, float
     if fmt:
         handler.setFormatter(logging.Formatter(fmt))
     logger = _logger(f"file{threads}", handler)
-    start, end = _log_timed(logger, ctx.n, threads)
+    logged = _log_timed(logger, ctx.n, threads)
     handler.close()
     done = time.perf_counter()
     _check_lines(path, ctx.n, threads, formatted=fmt is not None)
     path.unlink()
-    return {"loop": end - start, "total": done - start}
+    return logged.numbers(done)
 
 
 def run_file(ctx: Context) -> dict[str, float]:
@@ -269,27 +295,27 @@ def run_queue(ctx: Context) -> dict[str, float]:
     listener = logging.handlers.QueueListener(records, target)
     listener.start()
     logger = _logger("queue", logging.handlers.QueueHandler(records))
-    start, end = _log_timed(logger, ctx.n)
+    logged = _log_timed(logger, ctx.n)
     listener.stop()  # returns once the listener has drained the queue
     target.close()
     done = time.perf_counter()
     _check_lines(path, ctx.n)
     path.unlink()
-    return {"loop": end - start, "total": done - start}
+    return logged.numbers(done)
 
 
 def _redis(ctx: Context, threads: int) -> dict[str, float]:
     handler = RedisHandler(url=ctx.url, key=ctx.key, maxlen=ctx.n + 1000)
     logger = _logger(f"redis{threads}", handler)
     client = _client(ctx.url)
-    start, end = _log_timed(logger, ctx.n, threads)
+    logged = _log_timed(logger, ctx.n, threads)
     done = _await_list(client, ctx.key, ctx.n, handler)
     handler.close()
     stats = handler.stats
     if stats["delivered"] != ctx.n or stats["dropped"]:
         raise BenchError(f"handler stats {stats}, expected {ctx.n} delivered, 0 dropped")
     _check_list(client, ctx.key, ctx.n, threads)
-    return {"loop": end - start, "total": done - start}
+    return logged.numbers(done)
 
 
 def run_redis(ctx: Context) -> dict[str, float]:
@@ -314,14 +340,16 @@ def run_raw(ctx: Context) -> dict[str, float]:
     client = _client(ctx.url)
     pipe = client.pipeline(transaction=False)
     maxlen = ctx.n + 1000
+    cpu = time.thread_time()
     start = time.perf_counter()
     for first in range(0, ctx.n, BATCH):
         pipe.lpush(ctx.key, *encoded[first : first + BATCH])
         pipe.ltrim(ctx.key, 0, maxlen - 1)
         pipe.execute()
     end = time.perf_counter()
+    logged = Logged(start, end, time.thread_time() - cpu)
     _check_list(client, ctx.key, ctx.n, 1)
-    return {"loop": end - start, "total": end - start}
+    return logged.numbers(end)
 
 
 CASES = {
@@ -356,6 +384,7 @@ def _run_case(name: str, n: int, server: Server, workdir: Path) -> dict[str, flo
         "--url", server.url, "--key", key, "--workdir", str(workdir),
     ]  # fmt: skip
     limit = DELIVERY_TIMEOUT + 60 + n / 1000
+    stolen = _steal()
     try:
         done = subprocess.run(
             command, cwd=ROOT, capture_output=True, text=True, timeout=limit, check=False
@@ -370,7 +399,19 @@ def _run_case(name: str, n: int, server: Server, workdir: Path) -> dict[str, flo
         raise BenchError(f"case {name} failed (exit {done.returncode}):\n{done.stderr}")
     if done.stderr.strip():
         print(f"[{name}] {done.stderr.strip()}", file=sys.stderr)
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    result = dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    result["steal"] = _steal() - stolen
+    return result
+
+
+def _steal() -> float:
+    """Seconds of CPU the hypervisor gave to others so far, on all CPUs
+    (``/proc/stat``; 0 where there is none)."""
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = stat.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    return 0.0
 
 
 def _version(dist: str) -> str:
@@ -444,26 +485,31 @@ def _report(
     ]
     width = max(len(CASES[name].label) for name in results)
     header = (
-        f"{'case':<{width}}  {'us/call (app)':>22}  {'delivered s':>19}  "
-        f"{'drain ms':>8}  {'records/s':>10}"
+        f"{'case':<{width}}  {'us/call (app)':>22}  {'CPU us/call':>11}  {'delivered s':>19}  "
+        f"{'drain ms':>8}  {'records/s':>10}  {'steal ms':>8}"
     )
     lines += [header, "-" * len(header)]
     for name, runs in results.items():
         per_call = [1e6 * run["loop"] / n for run in runs]
+        cpu = statistics.median(1e6 * run["cpu"] / n for run in runs)
         total = [run["total"] for run in runs]
         drain = statistics.median(1e3 * (run["total"] - run["loop"]) for run in runs)
         rate = n / statistics.median(total)
+        steal = statistics.median(1e3 * run["steal"] for run in runs)
         lines.append(
-            f"{CASES[name].label:<{width}}  {_spread(per_call, '.2f'):>22}  "
-            f"{_spread(total, '.3f'):>19}  {drain:>8.1f}  {rate:>10,.0f}"
+            f"{CASES[name].label:<{width}}  {_spread(per_call, '.2f'):>22}  {cpu:>11.2f}  "
+            f"{_spread(total, '.3f'):>19}  {drain:>8.1f}  {rate:>10,.0f}  {steal:>8.0f}"
         )
     lines += [
         "",
         "us/call: logging loop time / n, in the application's thread(s).",
+        "CPU us/call: CPU time of the logging thread(s) during the loop / n (median),",
+        "without the time they waited for the GIL or for a CPU.",
         "delivered: loop start until every record is in Redis (LLEN = n), written",
         "and closed in the file, or drained by the QueueListener into its file;",
         "drain: how long delivery lagged behind the end of the loop.",
         "records/s: n / median delivered.",
+        "steal ms: CPU time the hypervisor gave to others during the case (median).",
     ]
     # The targets are set against the default FileHandler; the other rows
     # show how the picture changes with a richer file format or a queue.
@@ -482,11 +528,11 @@ def _report(
             "",
             "Ratios in the same round (median of the per-round ratios, min-max),",
             "with the target where there is one:",
-            f"{'':<{width}}  {'per call':>32}  {'delivery':>32}",
+            f"{'':<{width}}  {'per call':>32}  {'delivery':>32}  {'CPU per call':>16}",
         ]
     for mine, base, label, targets in rows:
         cells = []
-        for what, field in (("per call", "loop"), ("delivery", "total")):
+        for what, field in (("per call", "loop"), ("delivery", "total"), ("CPU", "cpu")):
             ratios = [
                 a[field] / b[field] for a, b in zip(results[mine], results[base], strict=True)
             ]
@@ -495,7 +541,7 @@ def _report(
                 verdict = "holds" if statistics.median(ratios) <= targets[what] else "MISSED"
                 cell += f" <= {targets[what]:g} {verdict:>6}"
             cells.append(cell)
-        lines.append(f"{label:<{width}}  {cells[0]:>32}  {cells[1]:>32}".rstrip())
+        lines.append(f"{label:<{width}}  {cells[0]:>32}  {cells[1]:>32}  {cells[2]:>16}")
     return "\n".join(lines)
 
 
