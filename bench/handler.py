@@ -5,7 +5,8 @@ Every case logs ``--n`` records (default 100,000) shaped like an application's::
     logger.info("order %s processed", i, extra={"order_id": i, "customer": "acme-corp"})
 
 through a logger holding only the handler under test (``propagate=False``,
-level INFO), and times two spans with ``time.perf_counter``:
+level INFO), and times two spans with ``time.perf_counter`` and the CPU the
+logging threads used:
 
 - **µs/call**: the logging loop's duration divided by n, what the application's
   thread pays.  With several threads, the whole logging phase (first start to
