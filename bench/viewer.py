@@ -37,6 +37,8 @@ records are access logs with a 5xx ``status``.
    fails.  Meanwhile another client sends a PING every 5 ms and keeps the
    slowest reply: a search must not block Redis (target: at most 10 ms),
    while ``LRANGE 0 -1`` does for as long as the server builds its reply.
+   Redis's slow log over the same span gives the longest command the server
+   ran, which tells a blocked server from a PING that waited for a CPU.
 
 2. **oldest**: a filtered tail whose only match is the oldest record, on
    the same list (filled here when ``search`` does not run):
@@ -103,6 +105,9 @@ SPAN = 6 * 3600.0  # seconds from the oldest stored record to the newest
 CHUNK = 10_000  # records built per task when filling
 BATCH = 1000  # values per LPUSH when filling, as the handler sends them
 PING_EVERY = 0.005
+# Commands Redis logs as slow (from 1 ms), and how many it keeps.
+SLOWLOG_FROM_US = 1000
+SLOWLOG_LEN = 10_000
 COMMAND_TIMEOUT = 300.0
 LINE_TIMEOUT = 5.0
 ATTACH_TIMEOUT = 15.0
@@ -111,7 +116,7 @@ TERM = "timeout"
 # A pretty line that starts a record: its time of day first.
 RECORD_LINE = re.compile(rb"^\d\d:\d\d:\d\d\.\d{3} ", re.MULTILINE)
 
-# Targets from the issue; each search case has its own ratio target.
+# The targets; each search case has its own ratio target.
 TARGETS = {"ping ms": 10.0, "oldest ratio": 0.7, "median ms": 50.0, "p95 ms": 200.0}
 
 PARTS = ("search", "oldest", "tail", "latency")
@@ -494,7 +499,12 @@ def _tail_of(path: Path, size: int = 2000) -> str:
 
 
 class Pinger:
-    """Another client that PINGs every few ms and keeps each round trip."""
+    """Another client that PINGs every few ms and keeps each round trip.
+
+    It also reads Redis's slow log over the same span: the longest command
+    the server itself ran tells a server blocked by a command from a PING
+    that waited for a CPU (the client's, or the server's, on a busy machine).
+    """
 
     def __init__(self, server: Server, every: float = PING_EVERY) -> None:
         self._client = server.client()
@@ -503,16 +513,25 @@ class Pinger:
         self._thread = threading.Thread(target=self._run, name="pinger", daemon=True)
         self.times: list[float] = []
         self.error: Exception | None = None
+        #: The longest command Redis ran meanwhile, in ms (0: none took 1 ms).
+        self.longest_ms = 0.0
 
     def __enter__(self) -> Pinger:
         self._client.ping()  # connected before anything is timed
+        self._client.config_set("slowlog-log-slower-than", SLOWLOG_FROM_US)
+        self._client.config_set("slowlog-max-len", SLOWLOG_LEN)
+        self._client.slowlog_reset()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self._client.close()
+        try:
+            slow = self._client.slowlog_get(SLOWLOG_LEN)
+            self.longest_ms = max((entry["duration"] / 1e3 for entry in slow), default=0.0)
+        finally:
+            self._client.close()
         if self.error is not None:
             raise BenchError(f"a PING failed: {self.error!r}")
 
@@ -611,6 +630,8 @@ class Run:
     seconds: float
     ping_ms: float
     count: int
+    #: The longest command Redis itself ran meanwhile (see Pinger).
+    redis_ms: float = 0.0
 
 
 @dataclass
@@ -652,7 +673,7 @@ class _Searches:
                 f"redislog search {case.name} failed (exit {status}): {_tail_of(self.err)}"
             )
         ids = _ids(self.out, case.check, f"redislog search {case.name}")
-        return Run(seconds, pinger.worst_ms, len(ids)), ids
+        return Run(seconds, pinger.worst_ms, len(ids), pinger.longest_ms), ids
 
     def baseline(self, case: SearchCase) -> tuple[Run, list[str]]:
         assert self.lrange is not None
@@ -666,7 +687,7 @@ class _Searches:
                 f"grep {shlex.join(case.grep)} failed (exit {status}): {_tail_of(self.base_err)}"
             )
         ids = _ids(self.base_out, case.check, f"lrange | grep {shlex.join(case.grep)}")
-        return Run(seconds, pinger.worst_ms, len(ids)), ids
+        return Run(seconds, pinger.worst_ms, len(ids), pinger.longest_ms), ids
 
     def startup(self) -> float:
         seconds, status = run_timed([*viewer_command(), "--version"], self.out, self.err)
@@ -756,7 +777,7 @@ def measure_oldest(
         if status != 0:
             raise BenchError(f"redislog tail -k id=... failed (exit {status}): {_tail_of(err)}")
         _one_record(out, result.id, "redislog tail -k id=...")
-        return Run(seconds, pinger.worst_ms, 1)
+        return Run(seconds, pinger.worst_ms, 1, pinger.longest_ms)
 
     def baseline() -> Run:
         assert lrange is not None
@@ -766,7 +787,7 @@ def measure_oldest(
         if status != 0:  # 1: no line matched
             raise BenchError(f"grep -F {quoted} failed (exit {status}): {_tail_of(err)}")
         _one_record(out, result.id, f"lrange | grep -F {quoted}")
-        return Run(seconds, pinger.worst_ms, 1)
+        return Run(seconds, pinger.worst_ms, 1, pinger.longest_ms)
 
     for round_no in range(1, rounds + 1):
         # Alternate which goes first: neither always meets a cold cache.
@@ -1035,7 +1056,8 @@ def _search_table(
     for label, count, seconds, ping, ratio in rows:
         line = f"{label:<{width}}  {count:>7}  {seconds:>21}  {ping:>19}  {ratio:>31}"
         lines.append(line.rstrip())
-    worst = max(r.ping_ms for result in results for r in result.viewer)
+    runs = [r for result in results for r in result.viewer]
+    worst = max(r.ping_ms for r in runs)
     verdict = "holds" if worst <= TARGETS["ping ms"] else "MISSED"
     lines += [
         "",
@@ -1045,12 +1067,20 @@ def _search_table(
         f"worst PING ms: the slowest PING another client sent every {PING_EVERY * 1e3:g} ms "
         "during the command;",
         f"during every redislog search: {worst:.1f} ms (target <= {TARGETS['ping ms']:g}) "
-        f"{verdict}.",
+        f"{verdict}; {_longest(runs)}.",
         "ratio: redislog / the pipeline in the same round (median, min-max), and its target.",
     ]
     if cli is None:
         lines.append("redis-cli (or grep) is not on PATH: the pipeline rows are skipped.")
     return lines
+
+
+def _longest(runs: list[Run]) -> str:
+    """What Redis's slow log says of *runs*: was the server itself blocked?"""
+    longest = max(r.redis_ms for r in runs)
+    if not longest:
+        return f"no command of theirs ran {SLOWLOG_FROM_US / 1e3:g} ms in Redis (its slow log)"
+    return f"the longest command Redis ran for them took {longest:.1f} ms (its slow log)"
 
 
 def _oldest_table(result: OldestResult, n: int, cli: str | None) -> list[str]:
@@ -1084,7 +1114,7 @@ def _oldest_table(result: OldestResult, n: int, cli: str | None) -> list[str]:
         "",
         "both printed exactly the oldest record (checked).",
         f"worst PING during every redislog tail: {worst:.1f} ms "
-        f"(target <= {TARGETS['ping ms']:g}) {verdict}.",
+        f"(target <= {TARGETS['ping ms']:g}) {verdict}; {_longest(mine)}.",
     ]
     if cli is None:
         lines.append("redis-cli (or grep) is not on PATH: the pipeline row is skipped.")
