@@ -53,7 +53,9 @@ def test_backlog_all_stays_exact_while_the_list_moves(
     target: connection.Target, client: redis.Redis, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """-n all: pushes, a foreign LPUSH and trimming during the read skip and repeat nothing."""
-    monkeypatch.setattr(_shared, "CALL_TARGET", 0.0)  # windows stay at 500
+    # Every window a script reads holds 500 records, whatever the pace.
+    monkeypatch.setattr(_shared, "WINDOW_MIN", 500)
+    monkeypatch.setattr(_shared, "WINDOW_MAX", 500)
     push(client, key, *(f"s{i}".encode() for i in range(3000)), maxlen=3000)
     notices: list[str] = []
     tail = make_tail(
@@ -103,7 +105,9 @@ def test_a_filtered_backlog_skips_and_repeats_nothing_while_pushing(
     server) or by the server's script, finds the oldest matches while
     records are pushed, more than a window's worth at once too, and shows
     none of those pushed after it started."""
-    monkeypatch.setattr(_shared, "CALL_TARGET", 0.0)  # windows stay at 500
+    # Every window a script reads holds 500 records, whatever the pace.
+    monkeypatch.setattr(_shared, "WINDOW_MIN", 500)
+    monkeypatch.setattr(_shared, "WINDOW_MAX", 500)
     push(client, key, *(ours(i, status=503 if i < 3 else 200) for i in range(3000)))
     scripted: list[int] = []
     real_backlog = scripts.backlog
@@ -840,3 +844,73 @@ def test_server_side_logger_test_sends_only_the_logger_and_its_children(
         filter_args=prefilter.for_query(query).args(),
     )  # fmt: skip
     assert reply.candidates == [raws[2], raws[0]]
+
+
+def test_the_pace_starts_small_shrinks_at_once_and_grows_by_half() -> None:
+    """A script's first window holds the fewest records: it may be of the
+    largest records.  A slow window shrinks the next at once; a quick one
+    lets it grow by half at most."""
+    pacer = _shared.Pacer()
+    assert pacer.size == _shared.WINDOW_MIN
+    pacer.measure(0.0001, pacer.size)  # a quick probe: the round trip, mostly
+    sizes = [pacer.size]
+    for _ in range(5):
+        pacer.measure(0.0002, pacer.size)
+        sizes.append(pacer.size)
+    assert all(a < b <= a * 1.5 for a, b in itertools.pairwise(sizes)), sizes
+    busy = _shared.CALL_TARGET * 4
+    pacer.measure(0.0001 + busy, pacer.size)  # four times too long
+    assert pacer.size == max(_shared.WINDOW_MIN, sizes[-1] // 4)
+
+
+def test_the_pace_leaves_out_the_round_trip() -> None:
+    """On a distant server every call takes the round trip: windows are
+    sized by what Redis spends beyond it, not shrunk to the least."""
+    trip = 0.05
+    pacer = _shared.Pacer()
+    pacer.measure(trip, pacer.size)
+    for _ in range(12):
+        pacer.measure(trip + 0.0005 * pacer.size / 100, pacer.size)  # 5 us a record
+    # About CALL_TARGET of Redis's time: 1,200 records at 5 us each.
+    assert 800 <= pacer.size <= 1200 * 1.5
+    pacer.measure(trip + 0.03, pacer.size)  # Redis busy for 30 ms: shrink
+    assert pacer.size < 400
+
+
+@pytest.mark.parametrize("local", [True, False])
+def test_first_script_windows_hold_the_fewest_records(
+    target: connection.Target,
+    client: redis.Redis,
+    key: str,
+    monkeypatch: pytest.MonkeyPatch,
+    local: bool,
+) -> None:
+    """Whatever the window asked for, a script's first read of a list is of
+    the fewest records: records of 60 KB each would otherwise block Redis
+    for a long while.  A filtered tail registers with the fewest too."""
+    raws = [ours(i, pad="x" * 60_000, status=500 if i == 0 else 200) for i in range(40)]
+    push(client, key, *raws)
+    asked: list[tuple[str, int]] = []
+    real_scan, real_attach = scripts.scan, scripts.attach
+
+    def scan(*args: object, count: int, **kwargs: object) -> scripts.ScanReply:
+        asked.append(("scan", count))
+        return real_scan(*args, count=count, **kwargs)  # type: ignore[arg-type]
+
+    def attach(*args: object, count: int, **kwargs: object) -> scripts.AttachReply:
+        asked.append(("attach", count))
+        return real_attach(*args, count=count, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scripts, "scan", scan)
+    monkeypatch.setattr(scripts, "attach", attach)
+    query = filters.parse_query(fields=["status>=500"])
+    search = reader.Search(client, [key], query=query, local=False, window=5000)
+    assert [entry.msg for entry in search.newest_first()] == ["m0"]
+    assert asked[0] == ("scan", _shared.WINDOW_MIN)
+    asked.clear()
+    tail = make_tail(
+        target, key, lines=1, follow=False, timing=reader.Timing(window=5000), query=query,
+        local=local,
+    )  # fmt: skip
+    assert messages(tail.batches()) == ["m0"]
+    assert asked[0] == ("attach", _shared.WINDOW_MIN)

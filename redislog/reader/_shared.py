@@ -25,9 +25,12 @@ READ_TIMEOUT = BLOCK + 3.0
 DRAIN = 1000
 #: Record ids remembered to drop repeats (a retried write may land twice).
 REMEMBER = 100_000
-#: Records read per window at first (the pace adapts it).
+#: Records per plain window (an LRANGE, sized by bytes within it) at most.
 WINDOW = 5000
-WINDOW_MIN = 500
+#: Records in the first window a script reads, and the fewest in any: what a
+#: script costs is not known before it runs, and at the largest a record may
+#: be (64 KiB), copying 8 of them into a script takes a few milliseconds.
+WINDOW_MIN = 8
 WINDOW_MAX = 20_000
 #: Seconds one script call that reads a window should take: a PING sent
 #: meanwhile waits at most that long (plus one window's overshoot while adapting).
@@ -158,16 +161,27 @@ class Recent:
 
 
 class Pacer:
-    """Sizes read windows so each script call takes about :data:`CALL_TARGET`."""
+    """Sizes the windows scripts read so each call keeps Redis busy for about
+    :data:`CALL_TARGET`.
 
-    def __init__(self, size: int = WINDOW) -> None:
-        self.size = size
+    The first window holds :data:`WINDOW_MIN` records, whatever their size;
+    each call measured sizes the next, shrinking at once and growing by half
+    at most.  The quickest call seen so far stands for the round trip, which
+    is not Redis's time: on a distant server it would shrink every window to
+    the least.
+    """
+
+    def __init__(self) -> None:
+        self.size = WINDOW_MIN
+        self._trip = float("inf")
 
     def measure(self, elapsed: float, count: int) -> None:
         """Adapt the size to a window of *count* records read in *elapsed* seconds."""
+        self._trip = min(self._trip, elapsed)
         if count < self.size // 2 or elapsed <= 0:
             return  # a short window (end of list, filtered) says little
-        ideal = count * CALL_TARGET / elapsed
+        busy = max(elapsed - self._trip, CALL_TARGET / 100)
+        ideal = count * CALL_TARGET / busy
         # Shrink at once, grow gently.
         size = min(ideal, self.size * 1.5)
         self.size = int(max(WINDOW_MIN, min(WINDOW_MAX, size)))

@@ -61,7 +61,8 @@ class Search:
         on_window: called after each window with the progress so far.
         where: how to name the server in errors.
         local: the server is on this machine.
-        window: records read per window (at first, for the server's filter).
+        window: records per plain window at most (windows the server's
+            filter reads are sized by its pace).
     """
 
     def __init__(
@@ -83,7 +84,7 @@ class Search:
         self._filter_args = self._pre.args()
         self._on_window = on_window
         self._window = window
-        self._pacer = Pacer(window)
+        self._pacer = Pacer()
         self._local = local
         # Plain windows when the query filters nothing, near or far: every
         # record crosses anyway, and a script reading them costs Redis more.

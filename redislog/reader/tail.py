@@ -81,7 +81,8 @@ class Timing:
         heartbeat: seconds between heartbeats.
         block: seconds one BRPOP blocks at most (the socket timeout must be
             longer).
-        window: records read per backlog window, at first (it adapts).
+        window: records per plain backlog window at most (windows a script
+            reads are sized by the server's pace).
         poll: seconds between looks for records pushed by other programs.
     """
 
@@ -167,7 +168,8 @@ class Tail:
         self._poll = timing.poll
         self._next_beat = 0.0
         self._recent = Recent()
-        self._pacer = Pacer(timing.window)
+        self._pacer = Pacer()
+        self._plain_size = timing.window
         self._started = time.time()
         self._closed = False
         self._arrived: Arrived = Arrived()
@@ -384,9 +386,16 @@ class Tail:
             found += 1
             yield entry
         older = found < lines and len(first) < snapshot.length
-        if older and self._local and pays_here(self._pre, first):
-            yield from self._older_here(reg, first, lines - found)
-            return
+        if older and self._local and self._pre.groups:
+            windows = PlainWindows(
+                self._link.client, keyspace.encoded(reg.key), self._plain_size,
+                start=len(first), anchor=first[-1],
+            )  # fmt: skip
+            # Judged by a plain window's records: the snapshot's newest are
+            # the few that a first script call reads.
+            if pays_here(self._pre, windows.first()):
+                yield from self._older_here(reg, windows, lines - found)
+                return
         index = len(first)
         anchor = Anchor(index - 1, first[-1]) if first else None
         since = self._pre.since
@@ -410,17 +419,14 @@ class Tail:
                 break  # everything further is older still
             index = hi + 1
 
-    def _older_here(self, reg: _Registration, first: list[bytes], lines: int) -> Iterator[Entry]:
-        """Up to *lines* matching records older than *first* (the newest
-        records at ATTACH), newest first, from plain windows filtered here.
+    def _older_here(self, reg: _Registration, windows: PlainWindows, lines: int) -> Iterator[Entry]:
+        """Up to *lines* matching records from *windows*, newest first,
+        filtered here.
 
-        The list itself, not the snapshot, is read: records pushed since are
-        newer than *first*, and the last of *first* anchors the windows.
+        The windows read the list itself, not the snapshot, from just past
+        the newest records at ATTACH (the last of them anchors the windows):
+        records pushed since are newer than those.
         """
-        windows = PlainWindows(
-            self._link.client, keyspace.encoded(reg.key), self._pacer.size,
-            start=len(first), anchor=first[-1],
-        )  # fmt: skip
         since = self._pre.since
         found = 0
         for raws in windows:
