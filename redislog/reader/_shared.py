@@ -166,9 +166,9 @@ class Pacer:
 
     The first window holds :data:`WINDOW_MIN` records, whatever their size;
     each call measured sizes the next, shrinking at once and growing by half
-    at most.  The quickest call seen so far stands for the round trip, which
-    is not Redis's time: on a distant server it would shrink every window to
-    the least.
+    at most.  The quickest call seen so far stands for the round trip and is
+    left out: counted as Redis's time, a distant server's round trip would
+    shrink every window to the least.
     """
 
     def __init__(self) -> None:
@@ -180,6 +180,7 @@ class Pacer:
         self._trip = min(self._trip, elapsed)
         if count < self.size // 2 or elapsed <= 0:
             return  # a short window (end of list, filtered) says little
+        # A call hardly slower than the quickest one: grow (by half at most).
         busy = max(elapsed - self._trip, CALL_TARGET / 100)
         ideal = count * CALL_TARGET / busy
         # Shrink at once, grow gently.
