@@ -33,12 +33,14 @@ for _area in ("viewing", "logs", "writing", "retention", "server", "serving"):
 def run(args: Sequence[str] | None = None) -> int:
     """Run the command *args* (default: the command line); its exit status."""
     keep_freed_memory()
-    # From here on Ctrl-C raises KeyboardInterrupt, so that a command can
-    # clean up on its way out (a tail unregisters its inbox).
-    signal.signal(signal.SIGINT, _interrupt)
     lifecycle.watch(signal.SIGINT, _unless_taken)
     sys.unraisablehook = _unraisable
     try:
+        # From here on Ctrl-C raises KeyboardInterrupt, so that a command can
+        # clean up on its way out (a tail unregisters its inbox).  Set inside
+        # the try: until then Ctrl-C ends the program at once (see main()),
+        # and a KeyboardInterrupt outside it would show a traceback.
+        signal.signal(signal.SIGINT, _interrupt)
         code = _status(app(args=args, prog_name="redislog", standalone_mode=False))
     except clicks.UsageError as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":
