@@ -148,7 +148,7 @@ class Search:
         if not self._here:
             return self._scan_there(key)
         windows = PlainWindows(self._client, keyspace.encoded(key), self._window)
-        if self._pre.decides and not pays_here(self._pre, windows.first()):
+        if self._pre.decides and not pays_here(self._pre, windows):
             return self._scan_there(key)
         return self._scan_here(key, windows)
 
@@ -223,9 +223,10 @@ class Search:
             self.progress.trimmed.append(key)
 
 
-def pays_here(pre: prefilter.Prefilter, newest: list[bytes]) -> bool:
-    """Whether a local server's list is cheaper filtered here, in plain
-    windows, than by its own filter, judged by its *newest* records.
+def pays_here(pre: prefilter.Prefilter, windows: PlainWindows) -> bool:
+    """Whether a local server's list is cheaper filtered here, in its plain
+    *windows*, than by its own filter, judged by their first window (read
+    only when that decides it).
 
     Here, the needles and plain numbers are checked as cheaply as there, but
     fields and loggers only by decoding each candidate: worth it when few
@@ -233,7 +234,10 @@ def pays_here(pre: prefilter.Prefilter, newest: list[bytes]) -> bool:
     """
     if not pre.groups:
         return False  # levels and times alone: the server reads heads cheaply
-    return not pre.decides or len(pre.candidates(newest)) <= len(newest) * _HERE_SHARE
+    if not pre.decides:
+        return True
+    newest = windows.first()
+    return len(pre.candidates(newest)) <= len(newest) * _HERE_SHARE
 
 
 def before(raws: list[bytes], key: str, since: float) -> bool:

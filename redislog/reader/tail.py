@@ -386,14 +386,14 @@ class Tail:
             found += 1
             yield entry
         older = found < lines and len(first) < snapshot.length
-        if older and self._local and self._pre.groups:
+        if older and self._local:
             windows = PlainWindows(
                 self._link.client, keyspace.encoded(reg.key), self._plain_size,
                 start=len(first), anchor=first[-1],
             )  # fmt: skip
             # Judged by a plain window's records: the snapshot's newest are
             # the few that a first script call reads.
-            if pays_here(self._pre, windows.first()):
+            if pays_here(self._pre, windows):
                 yield from self._older_here(reg, windows, lines - found)
                 return
         index = len(first)
