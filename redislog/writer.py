@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
 
 import redis
 
@@ -60,6 +61,7 @@ BACKOFF_BASE = 0.05
 BACKOFF_CAP = 2.0
 _MAX_PENDING_MARKERS = 16
 _LAGGING = 4 * BATCH_RECORDS
+_popleft = deque.popleft
 
 # Our own generator: drawing from the module's would shift the application's
 # random sequence (seeded for a reproducible run, say) with every retry.
@@ -365,14 +367,11 @@ class Writer:
 
     def _take(self) -> list[bytes]:
         buffer = self._buffer
-        popleft = buffer.popleft
-        batch: list[bytes] = []
-        append = batch.append
-        try:
-            for _ in range(min(len(buffer), BATCH_RECORDS)):
-                append(popleft())
-        except IndexError:  # _shed() emptied it meanwhile
-            pass
+        # Popped in one C loop, not a Python loop: every instruction here
+        # holds the GIL that the logging threads wait for.  Under _drop_lock,
+        # as _shed() is the only other remover: the count stays available.
+        with self._drop_lock:
+            batch = [*map(_popleft, repeat(buffer, min(len(buffer), BATCH_RECORDS)))]
         size = sum(map(len, batch))
         if size > BATCH_BYTES:
             # Large records: keep the batch under BATCH_BYTES (but one record
