@@ -247,7 +247,8 @@ class CommandPacker:
 
     redis-py's own packer runs Python code for every argument, which made it
     most of the writer thread's work: a batch is one command with a thousand
-    records as arguments.  Arguments are encoded as redis-py encodes them.
+    records as arguments.  Arguments are encoded as redis-py encodes them;
+    a last argument that is a :class:`Bulk` is sent as it is.
     """
 
     def __init__(self, encoder: Any) -> None:
@@ -261,11 +262,38 @@ class CommandPacker:
             args = (*first.encode().split(), *args[1:])
         elif b" " in first:
             args = (*first.split(), *args[1:])
+        bulk = args[-1]
+        if type(bulk) is Bulk:
+            args = args[:-1]
         encode = self._encode
         parts = [arg if type(arg) is bytes else encode(arg) for arg in args]
         count = len(parts)
         pieces = chain.from_iterable(zip(map(len, parts), parts, strict=True))
-        return [b"*%d\r\n" % count + b"$%d\r\n%b\r\n" * count % (*pieces,)]
+        if type(bulk) is not Bulk:
+            return [b"*%d\r\n" % count + b"$%d\r\n%b\r\n" * count % (*pieces,)]
+        # One copy of the records, into the command, and no work per record.
+        head = b"*%d\r\n" % (count + len(bulk.items)) + b"$%d\r\n%b\r\n" * count % (*pieces,)
+        return [b"".join([head, *bulk.items])]
+
+
+class Bulk:
+    """The last arguments of a command, as Redis protocol bulk strings
+    (``serialize.dumps_bulk``) that :class:`CommandPacker` sends as they are.
+
+    Only a client that packs with it takes one (:func:`takes_bulk`).
+    """
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[bytes]) -> None:
+        self.items = items
+
+
+def takes_bulk(client: object) -> bool:
+    """Whether *client* sends its commands through :class:`CommandPacker`."""
+    pool = getattr(client, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    return isinstance(kwargs, dict) and isinstance(kwargs.get("command_packer"), CommandPacker)
 
 
 def _no_retries() -> Retry:
@@ -384,6 +412,8 @@ def _sentinel_master(url: str, timeouts: dict[str, Any]) -> redis.Redis:
         health_check_interval=30,
         **timeouts,
     )
+    pool = master.connection_pool
+    pool.connection_kwargs["command_packer"] = CommandPacker(pool.get_encoder())
     return master
 
 

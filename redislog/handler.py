@@ -128,6 +128,7 @@ class RedisHandler(logging.Handler):
             producer=self._producer,
             limits=Limits(buffer_records, buffer_bytes, max_record_bytes, flush_timeout),
             flush_on_signal=flush_on_signal,
+            bulk=True,
         )
 
     def _connect(self) -> connection.Client:
@@ -180,7 +181,7 @@ class RedisHandler(logging.Handler):
             else:
                 event = None
             entry = build(record, self._producer.next_id(), self.fields, event)
-            writer.submit(serialize.dumps(entry, self.max_record_bytes))
+            writer.submit(serialize.dumps_bulk(entry, self.max_record_bytes))
         except RecursionError:  # as the stdlib handlers do
             raise
         except Exception:  # noqa: BLE001 - a logging call must never raise

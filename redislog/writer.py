@@ -114,6 +114,9 @@ class Writer:
             stops (a signal, a multiprocessing child's exit).
         flush_on_signal: deliver what is left when a stopping signal whose
             action is the default ends the process (see ``lifecycle``).
+        bulk: records come as Redis protocol bulk strings
+            (``serialize.dumps_bulk``), which a client that takes them
+            (``connection.takes_bulk``) sends without touching each one.
     """
 
     def __init__(
@@ -126,6 +129,7 @@ class Writer:
         producer: record.Producer,
         limits: Limits = Limits(),
         flush_on_signal: bool = True,
+        bulk: bool = False,
     ) -> None:
         _import_what_connecting_imports()
         self._connect = connect
@@ -134,7 +138,10 @@ class Writer:
         self.where = where
         self.capacity = limits.records
         self.capacity_bytes = limits.bytes
-        self.record_bytes = limits.record_bytes
+        self.bulk = bulk
+        # The largest item the buffer can hold: a record, or its bulk string.
+        framed = serialize.bulk_size(limits.record_bytes)
+        self.record_bytes = framed if bulk else limits.record_bytes
         self.flush_timeout = limits.flush_timeout
         self._producer = producer
         #: True once a batch was delivered: the first connection is made.
@@ -200,6 +207,7 @@ class Writer:
         self._stalled_at = -1
         self._closed = False
         self._client: connection.Client | None = None
+        self._takes_bulk = False
         self._registered = False
         self._failing = False
         self._warned: set[str] = set()
@@ -525,7 +533,8 @@ class Writer:
                 "buffer full or records refused by Redis",
                 self._producer.next_id(),
             )
-            pending.append((unreported, since, serialize.dumps(entry)))
+            encode = serialize.dumps_bulk if self.bulk else serialize.dumps
+            pending.append((unreported, since, encode(entry)))
             self._reported = dropped
         return [data for _, _, data in self._pending_markers]
 
@@ -534,9 +543,15 @@ class Writer:
         if client is None:
             client = self._client = self._connect()
             self._registered = False
+            self._takes_bulk = connection.takes_bulk(client)
+        records: list[bytes] | connection.Bulk = batch
+        if self.bulk:
+            records = (
+                connection.Bulk(batch) if self._takes_bulk else [*map(serialize.unbulk, batch)]
+            )
         # The newest record must end at the head: LPUSH in submission order.
         stored = scripts.store(
-            client, self.key, batch, maxlen=self.maxlen, token=self._producer.token, batch=seq,
+            client, self.key, records, maxlen=self.maxlen, token=self._producer.token, batch=seq,
             index=not self._registered,
         )  # fmt: skip
         self._registered = True

@@ -7,7 +7,7 @@ import redis
 from redis._parsers.encoders import Encoder
 from redis.connection import PythonRespSerializer
 
-from redislog import RedisHandler, connection
+from redislog import RedisHandler, connection, serialize
 from tests.support import one_line_error, run_cli
 
 
@@ -121,6 +121,16 @@ def test_commands_are_packed_as_redis_py_packs_them(command: tuple[object, ...])
     assert connection.CommandPacker(encoder).pack(*command) == [b"".join(theirs)]
 
 
+@pytest.mark.parametrize("command", PACKED_COMMANDS, ids=lambda c: str(c[0])[:20])
+def test_bulk_arguments_are_packed_as_the_plain_ones(command: tuple[object, ...]) -> None:
+    """Arguments handed over as bulk strings make the same command."""
+    encoder = Encoder("utf-8", "strict", False)
+    packer = connection.CommandPacker(encoder)
+    head, tail = command[:2], [encoder.encode(arg) for arg in command[2:]]
+    bulk = connection.Bulk([serialize.bulk(arg) for arg in tail])
+    assert packer.pack(*head, bulk) == packer.pack(*command)
+
+
 @pytest.mark.parametrize("value", [True, None, object(), [b"x"]])
 def test_arguments_redis_py_refuses_are_refused(value: object) -> None:
     with pytest.raises(redis.DataError):
@@ -137,6 +147,8 @@ def test_clients_pack_with_it(redis_url: str) -> None:
         conn = pool.get_connection()  # type: ignore[no-untyped-call]
         assert isinstance(conn._command_packer, connection.CommandPacker)
         pool.release(conn)
+        assert connection.takes_bulk(client)
+        assert not connection.takes_bulk(redis.Redis.from_url(redis_url))
         values = [f"v{i}".encode() * 100 for i in range(2500)]
         client.delete("packed")
         assert client.rpush("packed", *values) == 2500

@@ -161,6 +161,27 @@ def test_many_fields_still_fit() -> None:
     assert decoded["truncated"] > 4096
 
 
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"msg": "plain", "id": "p:7"},
+        {"msg": "é\r\n$3\r\n" * 1000, "id": "p:8"},  # over the cached heads' sizes
+        {"msg": "x" * 200_000, "id": "p:9"},  # shortened first
+        {"bad": Unprintable(), 1: b"\xff"},
+    ],
+    ids=["plain", "large", "shortened", "odd"],
+)
+def test_a_bulk_string_holds_exactly_what_dumps_encodes(entry: dict[object, object]) -> None:
+    """What the handler buffers: the record dumps() encodes, framed as a Redis
+    bulk string, and unbulk() gives it back."""
+    data = serialize.dumps(entry, max_bytes=10_000)  # type: ignore[arg-type]
+    framed = serialize.dumps_bulk(entry, max_bytes=10_000)  # type: ignore[arg-type]
+    assert framed == b"$%d\r\n%b\r\n" % (len(data), data)
+    assert framed == serialize.bulk(data)
+    assert serialize.unbulk(framed) == data
+    assert len(framed) <= serialize.bulk_size(10_000)
+
+
 def test_producer_ids_are_unique_and_ordered() -> None:
     producer = record.Producer()
     first, second = producer.next_id(), producer.next_id()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import redis
 
 from redislog import keys
-from redislog.connection import ERRORS, Client, describe
+from redislog.connection import ERRORS, Bulk, Client, describe
 from redislog.scripts import lua
 
 # -- the writer's script ---------------------------------------------------------
@@ -100,10 +100,17 @@ class PushReply:
 
 
 def push(
-    client: Client, *, key: str, token: str, batch: int, maxlen: int, records: Sequence[bytes]
+    client: Client,
+    *,
+    key: str,
+    token: str,
+    batch: int,
+    maxlen: int,
+    records: Sequence[bytes] | Bulk,
 ) -> PushReply:
     """Store *records*, oldest first, in log *key* as batch number *batch* of
     producer *token*, trim the list to *maxlen* and feed its live tails.
+    *records* may come as bulk strings, for a client that takes them.
 
     Raises:
         redis.RedisError: nothing was stored.
@@ -114,7 +121,13 @@ def push(
             client,
             PUSH,
             [keys.encoded(name) for name in names],
-            [maxlen, lua.INBOX_CAP, keys.encoded(keys.inbox(key, "")), batch, *records],
+            [
+                maxlen,
+                lua.INBOX_CAP,
+                keys.encoded(keys.inbox(key, "")),
+                batch,
+                *((records,) if isinstance(records, Bulk) else records),
+            ],
         )
     except redis.ResponseError as exc:
         if "WRONGTYPE" not in str(exc):
@@ -136,7 +149,7 @@ class Stored:
 def store(
     client: Client,
     key: str,
-    records: list[bytes],
+    records: Sequence[bytes] | Bulk,
     *,
     maxlen: int,
     token: str,
