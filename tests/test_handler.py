@@ -209,6 +209,32 @@ def test_overflow_keeps_newest_and_writes_a_drop_marker(
     assert capsys.readouterr().err.count("redislog:") == 1
 
 
+def test_a_batch_gathers_while_records_keep_coming(
+    redis_url: str, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records still waiting when a batch went out, fewer than a full batch,
+    wait for more instead of costing a round trip of their own; flush() (and
+    so close()) cuts that wait short."""
+    monkeypatch.setattr(writer, "_GATHER_SECONDS", 60.0)
+    handler = RedisHandler(url=redis_url, key=key)
+    logger = attach(handler, "app.gather")
+    logger.info("first")
+    held = handler._writer
+    assert held.flush(5)
+    assert held.pause(time.monotonic() + 5)
+    extra = 500
+    for i in range(writer.BATCH_RECORDS + extra):
+        logger.info("r %d", i)
+    held.resume()
+    wait_for(lambda: held.delivered == 1 + writer.BATCH_RECORDS, what="a full batch")
+    time.sleep(0.5)
+    assert held.delivered == 1 + writer.BATCH_RECORDS  # the rest gathers
+    assert held.flush(5)  # not 60 s
+    assert held.delivered == 1 + writer.BATCH_RECORDS + extra
+    assert len(stored(redis.Redis.from_url(redis_url), key)) == 1 + writer.BATCH_RECORDS + extra
+    handler.close()
+
+
 def test_overflow_by_bytes(server_factory: Callable[..., Server], key: str) -> None:
     """The byte bound keeps the newest records and counts the rest in a marker."""
     server = server_factory(start=False)
