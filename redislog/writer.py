@@ -3,9 +3,9 @@
 ``submit`` is all the logging thread does: append encoded bytes to a deque and
 wake the writer if it sleeps.  The writer thread takes everything buffered (up
 to a batch limit), sends it in one round trip through the ``PUSH`` script, and
-repeats, so a lone record leaves at once; when records keep coming faster than
-batches leave, it lets up to a full batch gather (20 ms at most) before the
-next.
+repeats, so a lone record leaves at once; when records come in by the hundred
+while a batch is out, it lets up to a full batch gather (20 ms at most) before
+the next.
 
 Failures stay inside the thread: connection errors, timeouts and retryable
 server replies are retried with jittered exponential backoff.  A batch whose
@@ -76,13 +76,16 @@ _IDLE = -1.0
 # a round trip, per record.
 _LINGER = 0.002
 _STEADY = 0.05
-# What _step() returns to say "let more records gather": when records still
-# wait after a batch went out, but fewer than a full one, the writer waits up
-# to _GATHER_SECONDS for more.  Every batch costs the writer (and Redis) a
-# round trip's work and the logging threads the GIL handoffs around it: on 2
-# cores, with one thread logging, batches of 250-450 records cost the writer
-# twice the CPU per record that full ones do, CPU the application waits for.
+# What _step() returns to say "let more records gather": when at least
+# _GATHER_FROM records came in while a batch was out, but fewer than a full
+# batch, the writer waits up to _GATHER_SECONDS for more.  Every batch costs
+# the writer (and Redis) a round trip's work and the logging threads the GIL
+# handoffs around it: on 2 cores, with one thread logging, batches of 250-450
+# records cost the writer twice the CPU per record that full ones do, CPU the
+# application waits for.  Fewer records mean a rate (under some 10,000 a
+# second) at which that costs little, and a live tail sees them at once.
 _GATHER = -2.0
+_GATHER_FROM = 100
 _GATHER_SECONDS = 0.02
 
 
@@ -482,7 +485,7 @@ class Writer:
         if batch:
             self._sent_at = time.monotonic()
         self._notify()
-        if 0 < len(self._buffer) < BATCH_RECORDS:
+        if _GATHER_FROM <= len(self._buffer) < BATCH_RECORDS:
             return _GATHER
         return 0.0
 

@@ -212,26 +212,32 @@ def test_overflow_keeps_newest_and_writes_a_drop_marker(
 def test_a_batch_gathers_while_records_keep_coming(
     redis_url: str, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Records still waiting when a batch went out, fewer than a full batch,
-    wait for more instead of costing a round trip of their own; flush() (and
-    so close()) cuts that wait short."""
+    """Records still waiting when a batch went out, by the hundred but fewer
+    than a full batch, wait for more instead of costing a round trip of their
+    own; flush() (and so close()) cuts that wait short.  A few records go at
+    once: a live tail sees them without delay."""
     monkeypatch.setattr(writer, "_GATHER_SECONDS", 60.0)
     handler = RedisHandler(url=redis_url, key=key)
     logger = attach(handler, "app.gather")
     logger.info("first")
     held = handler._writer
     assert held.flush(5)
-    assert held.pause(time.monotonic() + 5)
-    extra = 500
-    for i in range(writer.BATCH_RECORDS + extra):
-        logger.info("r %d", i)
-    held.resume()
-    wait_for(lambda: held.delivered == 1 + writer.BATCH_RECORDS, what="a full batch")
-    time.sleep(0.5)
-    assert held.delivered == 1 + writer.BATCH_RECORDS  # the rest gathers
-    assert held.flush(5)  # not 60 s
-    assert held.delivered == 1 + writer.BATCH_RECORDS + extra
-    assert len(stored(redis.Redis.from_url(redis_url), key)) == 1 + writer.BATCH_RECORDS + extra
+    sent = 1
+    for extra, gathers in ((writer._GATHER_FROM, True), (writer._GATHER_FROM - 1, False)):
+        assert held.pause(time.monotonic() + 5)
+        for i in range(writer.BATCH_RECORDS + extra):
+            logger.info("r %d", i)
+        held.resume()
+        sent += writer.BATCH_RECORDS + extra
+        if gathers:
+            batch = sent - extra
+            wait_for(lambda n=batch: held.delivered == n, what="a full batch")
+            time.sleep(0.5)
+            assert held.delivered == batch  # the rest gathers
+            assert held.flush(5)  # not 60 s
+        else:
+            wait_for(lambda n=sent: held.delivered == n, what="every record, unflushed")
+    assert len(stored(redis.Redis.from_url(redis_url), key)) == sent
     handler.close()
 
 
