@@ -80,7 +80,7 @@ _STEADY = 0.05
 # _GATHER_FROM records came in while a batch was out, but fewer than a full
 # batch, the writer waits up to _GATHER_SECONDS for more.  Every batch costs
 # the writer (and Redis) a round trip's work and the logging threads the GIL
-# handoffs around it: on 2 cores, with one thread logging, batches of 250-450
+# handoffs around it: on 2 cores, with one thread logging, batches of 230-460
 # records cost the writer twice the CPU per record that full ones do, CPU the
 # application waits for.  Fewer records mean a rate (under some 10,000 a
 # second) at which that costs little, and a live tail sees them at once.
