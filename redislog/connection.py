@@ -262,18 +262,17 @@ class CommandPacker:
             args = (*first.encode().split(), *args[1:])
         elif b" " in first:
             args = (*first.split(), *args[1:])
-        bulk = args[-1]
-        if type(bulk) is Bulk:
-            args = args[:-1]
+        framed: list[bytes] = []
+        last = args[-1]
+        if type(last) is Bulk:
+            framed, args = last.items, args[:-1]
         encode = self._encode
         parts = [arg if type(arg) is bytes else encode(arg) for arg in args]
         count = len(parts)
         pieces = chain.from_iterable(zip(map(len, parts), parts, strict=True))
-        if type(bulk) is not Bulk:
-            return [b"*%d\r\n" % count + b"$%d\r\n%b\r\n" * count % (*pieces,)]
-        # One copy of the records, into the command, and no work per record.
-        head = b"*%d\r\n" % (count + len(bulk.items)) + b"$%d\r\n%b\r\n" * count % (*pieces,)
-        return [b"".join([head, *bulk.items])]
+        head = b"*%d\r\n" % (count + len(framed)) + b"$%d\r\n%b\r\n" * count % (*pieces,)
+        # One copy of framed records, into the command, and no work per record.
+        return [b"".join([head, *framed])] if framed else [head]
 
 
 class Bulk:
@@ -294,6 +293,12 @@ def takes_bulk(client: object) -> bool:
     pool = getattr(client, "connection_pool", None)
     kwargs = getattr(pool, "connection_kwargs", None)
     return isinstance(kwargs, dict) and isinstance(kwargs.get("command_packer"), CommandPacker)
+
+
+def _pack_with_it(client: redis.Redis) -> None:
+    """Have *client*'s connections pack commands with :class:`CommandPacker`."""
+    pool = client.connection_pool
+    pool.connection_kwargs["command_packer"] = CommandPacker(pool.get_encoder())
 
 
 def _no_retries() -> Retry:
@@ -328,8 +333,7 @@ def connect(
     client = redis.Redis.from_url(
         target.url, retry=_no_retries(), health_check_interval=30, **timeouts
     )
-    pool = client.connection_pool
-    pool.connection_kwargs["command_packer"] = CommandPacker(pool.get_encoder())
+    _pack_with_it(client)
     if target.url.startswith("unix:"):
         return client
     try:
@@ -412,8 +416,7 @@ def _sentinel_master(url: str, timeouts: dict[str, Any]) -> redis.Redis:
         health_check_interval=30,
         **timeouts,
     )
-    pool = master.connection_pool
-    pool.connection_kwargs["command_packer"] = CommandPacker(pool.get_encoder())
+    _pack_with_it(master)
     return master
 
 
